@@ -1,0 +1,53 @@
+"""The engine's interface: what scaffolds hand it and what they get back.
+
+Scaffolds never know which engine runs them (a transformers+peft model, or the scripted
+engine of the tests); they only build `Request`s and read `Completion`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal, Protocol
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_new_tokens: int = 512
+    seed: int = 0
+    batch_size: int = 32
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One conversation to continue by one assistant turn.
+
+    `adapter` is the persona whose adapter (of the engine's current stage) generates the
+    turn, or None for the bare base model.
+    """
+
+    key: str
+    messages: list[Message]
+    adapter: str | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    key: str
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: Literal["stop", "length"]
+
+
+class Engine(Protocol):
+    def generate(self, requests: Sequence[Request], params: GenerationParams) -> list[Completion]:
+        """Continue every request by one assistant turn; results in request order."""
+        ...

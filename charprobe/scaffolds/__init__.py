@@ -1,0 +1,1 @@
+"""Scaffolds: how text is elicited (chat, chat_email, agentic_email)."""
