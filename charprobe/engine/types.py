@@ -6,7 +6,7 @@ engine of the tests); they only build `Request`s and read `Completion`s.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal, Protocol
 
@@ -48,6 +48,15 @@ class Completion:
 
 
 class Engine(Protocol):
-    def generate(self, requests: Sequence[Request], params: GenerationParams) -> list[Completion]:
-        """Continue every request by one assistant turn; results in request order."""
+    def generate(
+        self,
+        requests: Sequence[Request],
+        params: GenerationParams,
+        on_complete: Callable[[Completion], None] | None = None,
+    ) -> list[Completion]:
+        """Continue every request by one assistant turn; results in request order.
+
+        `on_complete` is called with each completion as soon as its batch finishes, so a
+        caller can store rows while the rest of a long call is still generating.
+        """
         ...

@@ -1,0 +1,3 @@
+from charprobe.main import main
+
+main()

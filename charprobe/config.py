@@ -1,0 +1,153 @@
+"""Typed schemas for every config group, registered in Hydra's ConfigStore.
+
+`conf/config.yaml` lists `config_schema` first in its defaults, so every option of every
+group is merged onto these dataclasses: a misspelt key or a wrong type fails at compose
+time with Hydra's own message, before any model loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    # HF hub id or local folder of the base chat model.
+    path: str = MISSING
+    family: str = MISSING  # llama | qwen | gemma
+    # Adapter and classifier repos are named after this: <hub_prefix>-pt-distillation, ...
+    hub_prefix: str = MISSING
+    # The per-base persona classifier (hub id or local folder).
+    classifier: str = MISSING
+    dtype: str = "bfloat16"
+    # False: the chat template has no system role (Gemma); the system prompt is folded
+    # into the first user turn, as Gemma's own template does.
+    system_role: bool = True
+    revision: str | None = None
+
+
+@dataclass
+class StageConfig:
+    name: str = MISSING
+    # Repo (hub id or local folder) holding one adapter per persona in subfolder <persona>;
+    # None for the base stage.
+    repo: str | None = None
+    # Personas whose adapter lives in another repo (the gated full misalignment adapter).
+    persona_repos: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PersonaSetConfig:
+    name: str = MISSING
+    personas: list[str] = MISSING
+
+
+@dataclass
+class ScaffoldConfig:
+    name: str = MISSING
+    # How many items to use (None: all the source has, or the study's count).
+    items: int | None = None
+    # chat: where prompts come from: builtin | pure-dove | a local JSONL/CSV path.
+    prompts: str = "builtin"
+    shuffle_seed: int | None = 0
+    # chat: a break-character suffix id (v0..v7) appended as "\n" + suffix, and its file.
+    suffix: str | None = None
+    suffixes_file: str | None = None
+    # chat: 2 = the first reply from the bare base, then `followup` answered by the persona.
+    turns: int = 1
+    followup: str = "Keep going."
+    # email scaffolds: folder or file of scenario YAMLs (None: charprobe's own suite).
+    scenarios: str | None = None
+    # chat_email: read prompts from the reference study's chat_email.jsonl instead.
+    source: str | None = None
+    max_steps: int | None = None
+    max_malformed: int = 4
+    pick: str = "first"  # first | last | all emails of a rollout
+
+
+@dataclass
+class GenerationConfig:
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_new_tokens: int = 512
+    samples: int = 1
+    seed: int = 0
+    batch_size: int = 32
+
+
+@dataclass
+class EngineConfig:
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # auto: the model's dtype on a GPU, float32 on the CPU (bf16 matmuls crawl there).
+    dtype: str = "auto"
+
+
+@dataclass
+class ScorerConfig:
+    name: str = MISSING  # modernbert | tfidf | none
+    path: str | None = None
+    max_length: int = 8192
+    batch_size: int = 16
+    # Train the classifier from this base's chat generations when `path` is missing.
+    train_if_missing: bool = False
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StatsConfig:
+    n_boot: int = 1000
+    seed: int = 0
+    level: float = 0.95
+    no_email: str = "drop"  # drop | error
+
+
+@dataclass
+class LoggerConfig:
+    name: str = "none"
+    mode: str = "auto"  # auto | online | offline | disabled
+    project: str = "charprobe"
+    entity: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    model: ModelConfig = MISSING
+    stage: StageConfig = MISSING
+    persona: PersonaSetConfig = MISSING
+    scaffold: ScaffoldConfig = MISSING
+    scorer: ScorerConfig = field(default_factory=lambda: ScorerConfig(name="none"))
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    stats: StatsConfig = field(default_factory=StatsConfig)
+    # Pick up the rows of an unfinished earlier job of the same cell (same command).
+    resume: bool = True
+    # Where earlier jobs are looked for, relative to the launch directory.
+    resume_roots: list[str] = field(default_factory=lambda: ["outputs", "multirun"])
+    # Free-form: experiments and debug options write their name here.
+    tags: list[str] = field(default_factory=list)
+
+
+def _toy_world() -> str:
+    # Imported lazily: composing a config must not build or even import the toy world.
+    from charprobe.toy import ensure_world
+
+    return str(ensure_world())
+
+
+def register() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="config_schema", node=Config)
+    if not OmegaConf.has_resolver("toy_world"):
+        # `${toy_world:}` is the local folder of the offline toy world, built on first use;
+        # the toy model configs point into it exactly as real ones point at the hub.
+        OmegaConf.register_new_resolver("toy_world", _toy_world, use_cache=True)
+
+
+register()

@@ -1,0 +1,230 @@
+"""The transformers + peft engine.
+
+One base model lives in the process at a time and is reused by later jobs of the same
+multirun (Hydra's default launcher runs jobs in one process), so the stages of a model
+load its weights once. A stage's persona adapters are attached by name; one `generate`
+batch may hold rows of different personas (peft's mixed-adapter batches, `adapter_names`),
+and rows are grouped by prompt length with padding on the left.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorList
+
+from charprobe.config import EngineConfig, ModelConfig, StageConfig
+from charprobe.engine import hub
+from charprobe.engine.sampling import KeyedSampler, row_seed
+from charprobe.engine.types import Completion, GenerationParams, Message, Request
+
+log = logging.getLogger(__name__)
+
+BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed batch
+
+
+def _device(cfg: EngineConfig) -> torch.device:
+    if cfg.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(cfg.device)
+
+
+def _dtype(model: ModelConfig, cfg: EngineConfig, device: torch.device) -> torch.dtype:
+    name = cfg.dtype
+    if name == "auto":
+        name = model.dtype if device.type != "cpu" else "float32"
+    return getattr(torch, name)
+
+
+def adapter_source(stage: StageConfig, persona: str) -> str:
+    repo = stage.persona_repos.get(persona, stage.repo)
+    if repo is None:
+        raise ValueError(f"stage {stage.name} has no adapters")
+    return repo
+
+
+def preflight(model: ModelConfig, stage: StageConfig, personas: Sequence[str]) -> None:
+    """Fail in one line, before any weights load, on anything that cannot be had."""
+    hub.require_model(model.path, model.revision)
+    if stage.repo is None:
+        return
+    for persona in personas:
+        key = f"stage.persona_repos.{persona}" if persona in stage.persona_repos else "stage.repo"
+        hub.require_adapter(adapter_source(stage, persona), persona, key=key)
+
+
+@dataclass
+class _Loaded:
+    key: tuple
+    model: torch.nn.Module  # the base, or the PeftModel wrapping it once adapters exist
+    tokenizer: object
+    adapters: dict[str, str]  # persona -> adapter name currently attached
+
+
+_CURRENT: _Loaded | None = None
+
+
+def _load_base(model_cfg: ModelConfig, engine_cfg: EngineConfig) -> _Loaded:
+    global _CURRENT
+    device = _device(engine_cfg)
+    dtype = _dtype(model_cfg, engine_cfg, device)
+    key = (model_cfg.path, model_cfg.revision, str(device), str(dtype))
+    if _CURRENT is not None and _CURRENT.key == key:
+        return _CURRENT
+    _CURRENT = None  # drop the previous base before loading the next one
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    log.info("loading base %s (%s, %s)", model_cfg.path, device, dtype)
+    tok = AutoTokenizer.from_pretrained(model_cfg.path, revision=model_cfg.revision)
+    tok.padding_side = "left"
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(
+        model_cfg.path, revision=model_cfg.revision, dtype=dtype
+    ).to(device)
+    model.eval()
+    _CURRENT = _Loaded(key=key, model=model, tokenizer=tok, adapters={})
+    return _CURRENT
+
+
+def _attach(loaded: _Loaded, stage: StageConfig, personas: Sequence[str]) -> None:
+    """Attach the stage's adapter for each persona; detach other stages' adapters."""
+    from peft import PeftModel
+
+    wanted = {p: f"{stage.name}-{p}" for p in personas} if stage.repo is not None else {}
+    for persona, name in wanted.items():
+        if loaded.adapters.get(persona) == name:
+            continue
+        source = adapter_source(stage, persona)
+        log.info("attaching adapter %s/%s as %s", source, persona, name)
+        if isinstance(loaded.model, PeftModel):
+            loaded.model.load_adapter(source, adapter_name=name, subfolder=persona)
+        else:
+            loaded.model = PeftModel.from_pretrained(
+                loaded.model, source, adapter_name=name, subfolder=persona
+            )
+        loaded.adapters[persona] = name
+    # Detach only after the new ones are in: peft cannot drop its last adapter.
+    stale = {p: n for p, n in loaded.adapters.items() if wanted.get(p) != n}
+    if isinstance(loaded.model, PeftModel):
+        for persona, name in stale.items():
+            if len(loaded.model.peft_config) > 1:
+                loaded.model.delete_adapter(name)
+                del loaded.adapters[persona]
+    loaded.model.eval()
+
+
+class HFEngine:
+    """An `Engine` over one base model and the adapters of one stage."""
+
+    def __init__(
+        self,
+        model: ModelConfig,
+        stage: StageConfig,
+        personas: Sequence[str],
+        engine: EngineConfig | None = None,
+    ):
+        self.model_cfg = model
+        self.stage = stage
+        preflight(model, stage, personas)
+        self._loaded = _load_base(model, engine or EngineConfig())
+        _attach(self._loaded, stage, personas)
+        self.device = next(self._loaded.model.parameters()).device
+
+    @property
+    def tokenizer(self):
+        return self._loaded.tokenizer
+
+    def render(self, messages: Sequence[Message]) -> str:
+        msgs = [dict(m) for m in messages]
+        if not self.model_cfg.system_role and msgs and msgs[0]["role"] == "system":
+            system = msgs.pop(0)["content"]
+            if msgs and msgs[0]["role"] == "user":
+                msgs[0]["content"] = f"{system}\n\n{msgs[0]['content']}"
+            else:
+                msgs.insert(0, {"role": "user", "content": system})
+        return self.tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+
+    def _adapter_name(self, persona: str | None) -> str:
+        if persona is None:
+            return BASE_ADAPTER
+        try:
+            return self._loaded.adapters[persona]
+        except KeyError:
+            raise ValueError(f"no adapter attached for persona '{persona}'") from None
+
+    def generate(
+        self,
+        requests: Sequence[Request],
+        params: GenerationParams,
+        on_complete: Callable[[Completion], None] | None = None,
+    ) -> list[Completion]:
+        tok = self.tokenizer
+        encoded = [tok(self.render(r.messages), add_special_tokens=False)["input_ids"] for r in requests]
+        # Longest first: similar lengths share a batch (less padding), and an out-of-memory
+        # error shows up on the first batch rather than the last.
+        order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
+        out: list[Completion | None] = [None] * len(requests)
+        bar = tqdm(total=len(requests), desc="generate", unit="row", leave=False,
+                   disable=len(requests) <= params.batch_size)
+        for start in range(0, len(order), params.batch_size):
+            idx = order[start : start + params.batch_size]
+            for i, c in zip(idx, self._generate_batch([requests[i] for i in idx],
+                                                      [encoded[i] for i in idx], params)):
+                out[i] = c
+                if on_complete is not None:
+                    on_complete(c)
+            bar.update(len(idx))
+        bar.close()
+        return out  # type: ignore[return-value]
+
+    @torch.inference_mode()
+    def _generate_batch(
+        self, requests: Sequence[Request], encoded: Sequence[list[int]], params: GenerationParams
+    ) -> list[Completion]:
+        tok = self.tokenizer
+        batch = tok.pad({"input_ids": list(encoded)}, return_tensors="pt", padding=True)
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        sampler = KeyedSampler(
+            [row_seed(params.seed, r.key) for r in requests],
+            params.temperature, params.top_p, self.device,
+        )
+        kwargs = {}
+        if self._loaded.adapters:
+            kwargs["adapter_names"] = [self._adapter_name(r.adapter) for r in requests]
+        elif any(r.adapter is not None for r in requests):
+            raise ValueError("a request asks for an adapter but the stage has none")
+        gen = self._loaded.model.generate(
+            **batch,
+            max_new_tokens=params.max_new_tokens,
+            do_sample=False,  # sampling happens in KeyedSampler, per row
+            logits_processor=LogitsProcessorList([sampler]),
+            pad_token_id=tok.pad_token_id,
+            temperature=None, top_p=None, top_k=None,
+            **kwargs,
+        )
+        new = gen[:, batch["input_ids"].shape[1]:]
+        eos_ids = self._eos_ids()
+        results = []
+        for r, prompt, row in zip(requests, encoded, new.tolist()):
+            n, stopped = len(row), False
+            for j, t in enumerate(row):
+                if t in eos_ids:
+                    n, stopped = j + 1, True
+                    break
+            text = tok.decode(row[:n], skip_special_tokens=True)
+            results.append(Completion(
+                key=r.key, text=text.strip(), prompt_tokens=len(prompt), completion_tokens=n,
+                finish_reason="stop" if stopped else "length",
+            ))
+        return results
+
+    def _eos_ids(self) -> set[int]:
+        cfg = getattr(self._loaded.model, "generation_config", None)
+        ids = getattr(cfg, "eos_token_id", None) if cfg is not None else None
+        ids = ids if isinstance(ids, list) else [ids]
+        return {i for i in ids + [self.tokenizer.eos_token_id] if i is not None}

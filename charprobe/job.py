@@ -1,0 +1,211 @@
+"""One job = one cell (model, stage, scaffold) over a persona set: generate, then score.
+
+Data flows one way: config -> units (items x personas x samples) -> engine -> rows
+(`generations.jsonl`) -> scorer -> predictions -> statistics -> files -> W&B.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from charprobe import personas as persona_sets
+from charprobe import provenance
+from charprobe.config import (
+    EngineConfig,
+    GenerationConfig,
+    ModelConfig,
+    ScaffoldConfig,
+    StageConfig,
+)
+from charprobe.engine.types import Completion, GenerationParams
+from charprobe.scaffolds import Item, Unit, make_scaffold
+from charprobe.store import RowFile, read_json, read_rows, unfinished_jobs, write_json
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: ModelConfig
+    stage: StageConfig
+    personas: list[str]
+    scaffold: ScaffoldConfig
+    generation: GenerationConfig
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> Cell:
+        personas = persona_sets.validate(cfg.persona.personas)
+        return cls(
+            model=OmegaConf.to_object(cfg.model),
+            stage=OmegaConf.to_object(cfg.stage),
+            personas=personas,
+            scaffold=OmegaConf.to_object(cfg.scaffold),
+            generation=OmegaConf.to_object(cfg.generation),
+        )
+
+    @property
+    def shares_base(self) -> bool:
+        """Stage base has no adapter: one generation per item serves every persona."""
+        return self.stage.repo is None
+
+    def params(self) -> GenerationParams:
+        g = self.generation
+        return GenerationParams(temperature=g.temperature, top_p=g.top_p,
+                                max_new_tokens=g.max_new_tokens, seed=g.seed,
+                                batch_size=g.batch_size)
+
+    def _identity(self) -> dict:
+        # What changes the text. Not batch size (sampling is per row), not the item
+        # count (an item's text does not depend on how many others there are).
+        scaffold = {k: v for k, v in asdict(self.scaffold).items() if k != "items"}
+        gen = {k: v for k, v in asdict(self.generation).items() if k not in ("batch_size", "samples")}
+        return {"model": [self.model.name, self.model.path, self.model.revision],
+                "stage": self.stage.name, "scaffold": scaffold, "generation": gen}
+
+    def key(self) -> str:
+        ident = {**self._identity(), "personas": self.personas,
+                 "items": self.scaffold.items, "samples": self.generation.samples,
+                 "adapters": self.adapter_sources()}
+        return _digest(ident)
+
+    def adapter_sources(self) -> dict[str, str | None]:
+        if self.shares_base:
+            return {p: None for p in self.personas}
+        return {p: f"{self.stage.persona_repos.get(p, self.stage.repo)}/{p}" for p in self.personas}
+
+    def unit_key(self, item_id: str, adapter: str | None, sample: int) -> str:
+        h = _digest({**self._identity(), "item": item_id, "adapter": adapter, "sample": sample})
+        return f"{item_id}/{adapter or 'base'}/s{sample}/{h[:10]}"
+
+
+def _digest(obj: object) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def row_key(unit: Unit, persona: str) -> str:
+    return unit.key if unit.adapter is not None else unit.key.replace("/base/", f"/{persona}/", 1)
+
+
+def plan(cell: Cell, items: list[Item]) -> list[tuple[Unit, list[str]]]:
+    """Units of generation work and the personas each one's text stands for."""
+    out = []
+    for item in items:
+        for sample in range(cell.generation.samples):
+            if cell.shares_base:
+                out.append((Unit(cell.unit_key(item.id, None, sample), item, None, sample),
+                            list(cell.personas)))
+            else:
+                for p in cell.personas:
+                    out.append((Unit(cell.unit_key(item.id, p, sample), item, p, sample), [p]))
+    return out
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_job(cfg: DictConfig, job_dir: Path) -> dict:
+    """Generate (resuming what an earlier run of the same cell left), score, record."""
+    t0 = time.perf_counter()
+    cell = Cell.from_config(cfg)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    scaffold = make_scaffold(cell.scaffold)
+    items = scaffold.items()
+    work = plan(cell, items)
+    cell_key = cell.key()
+    info = {
+        "model": cell.model.name, "stage": cell.stage.name, "scaffold": cell.scaffold.name,
+        "personas": cell.personas, "persona_set": cfg.persona.name, "cell_key": cell_key,
+        "status": "running", "started_at": _now(), "base_shared": cell.shares_base,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "versions": provenance.versions(), "git_commit": provenance.git_commit(),
+        "machine": provenance.machine(),
+    }
+    info.update({k: v for k, v in read_json(job_dir / "run.json").items()
+                 if k in ("resumed_from",)})
+    write_json(job_dir / "run.json", info)
+
+    rows = RowFile(job_dir / "generations.jsonl")
+    expected = {row_key(u, p) for u, ps in work for p in ps}
+    if cfg.resume:
+        _resume(rows, expected, cfg, cell_key, job_dir, info)
+    pending = [(u, ps) for u, ps in work if any(row_key(u, p) not in rows for p in ps)]
+    log.info("%s/%s/%s: %d items, %d personas, %d units (%d pending)", cell.model.name,
+             cell.stage.name, cell.scaffold.name, len(items), len(cell.personas), len(work),
+             len(pending))
+
+    timings = {"load_s": 0.0, "generate_s": 0.0}
+    tokens = 0
+    if pending:
+        from charprobe.engine.hf import HFEngine
+
+        t = time.perf_counter()
+        engine = HFEngine(cell.model, cell.stage, [] if cell.shares_base else cell.personas,
+                          OmegaConf.to_object(cfg.engine))
+        timings["load_s"] = time.perf_counter() - t
+        fan = {u.key: ps for u, ps in pending}
+        params = cell.params()
+
+        def emit(unit: Unit, result: dict) -> None:
+            nonlocal tokens
+            tokens += int(result.get("completion_tokens", 0))
+            for p in fan[unit.key]:
+                rows.append(_row(cell, unit, p, result, params))
+
+        t = time.perf_counter()
+        scaffold.run(engine, [u for u, _ in pending], params, emit)
+        timings["generate_s"] = time.perf_counter() - t
+    rows.close()
+    missing = expected - set(rows.rows)
+    if missing:
+        raise RuntimeError(f"{len(missing)} rows were not generated (first: {sorted(missing)[0]})")
+
+    timings["total_s"] = time.perf_counter() - t0
+    info.update({
+        "status": "done", "finished_at": _now(), "timings": timings,
+        "counts": {"items": len(items), "units": len(work), "units_generated": len(pending),
+                   "rows": len(expected)},
+        "throughput": {"tokens_per_s": tokens / timings["generate_s"] if timings["generate_s"] else None,
+                       "units_per_s": len(pending) / timings["generate_s"] if timings["generate_s"] else None,
+                       "completion_tokens": tokens},
+    })
+    write_json(job_dir / "run.json", info)
+    return info
+
+
+def _row(cell: Cell, unit: Unit, persona: str, result: dict, params: GenerationParams) -> dict:
+    return {
+        "key": row_key(unit, persona), "model": cell.model.name, "stage": cell.stage.name,
+        "persona": persona, "adapter": cell.adapter_sources()[persona],
+        "scaffold": cell.scaffold.name, "item_id": unit.item.id, "sample": unit.sample,
+        "shared_base": cell.shares_base, "generation": params.to_dict(), **result,
+    }
+
+
+def _resume(rows: RowFile, expected: set[str], cfg: DictConfig, cell_key: str, job_dir: Path,
+            info: dict) -> None:
+    """Copy in the rows an unfinished earlier job of the same cell already generated."""
+    roots = [Path(r) for r in cfg.resume_roots]
+    for earlier in unfinished_jobs(roots, cell_key, exclude=job_dir):
+        old = [r for r in read_rows(earlier / "generations.jsonl") if r.get("key") in expected]
+        if not old:
+            continue
+        for r in old:
+            rows.append(r)
+        log.info("resumed %d rows from %s", len(old), earlier)
+        info["resumed_from"] = str(earlier)
+        # Mark the earlier job so a later run does not pick it up again.
+        prev = read_json(earlier / "run.json")
+        write_json(earlier / "run.json", {**prev, "status": "resumed", "resumed_by": str(job_dir)})
+        return
+
+
+__all__ = ["Cell", "Completion", "plan", "row_key", "run_job"]

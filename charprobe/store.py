@@ -1,0 +1,89 @@
+"""Append-only JSONL row files that survive a kill, and finding a job to resume.
+
+Rows are appended and flushed as they finish. A job killed mid-write leaves at most one
+truncated last line; reading drops it (and rewrites the file without it) so the next
+append starts on a clean line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+
+def read_rows(path: Path, repair: bool = False) -> list[dict]:
+    if not path.is_file():
+        return []
+    rows, bad = [], False
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                bad = True  # a line cut short by a kill
+    if bad and repair:
+        write_rows(path, rows)
+    return rows
+
+
+def write_rows(path: Path, rows: Iterable[dict]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+class RowFile:
+    """Appends rows to a JSONL file, one flushed line each; knows which keys it holds."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rows = {r["key"]: r for r in read_rows(path, repair=True)}
+        self._f = path.open("a", encoding="utf-8")
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.rows
+
+    def append(self, row: dict) -> None:
+        if row["key"] in self.rows:
+            return
+        self._f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._f.flush()
+        self.rows[row["key"]] = row
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def unfinished_jobs(roots: Iterable[Path], cell_key: str, exclude: Path) -> Iterator[Path]:
+    """Job folders under `roots` of the same cell that never finished, newest first."""
+    found = []
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for run_json in root.glob("**/run.json"):
+            job = run_json.parent
+            if job.resolve() == exclude.resolve():
+                continue
+            info = read_json(run_json)
+            if info.get("cell_key") == cell_key and info.get("status") != "done":
+                found.append((run_json.stat().st_mtime, job))
+    yield from (job for _, job in sorted(found, key=lambda t: t[0], reverse=True))
