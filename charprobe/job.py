@@ -201,10 +201,10 @@ def _resume(rows: RowFile, expected: set[str], cfg: DictConfig, cell_key: str, j
         for r in old:
             rows.append(r)
         log.info("resumed %d rows from %s", len(old), earlier)
-        info["resumed_from"] = str(earlier)
+        info["resumed_from"] = str(earlier.resolve())
         # Mark the earlier job so a later run does not pick it up again.
         prev = read_json(earlier / "run.json")
-        write_json(earlier / "run.json", {**prev, "status": "resumed", "resumed_by": str(job_dir)})
+        write_json(earlier / "run.json", {**prev, "status": "resumed", "resumed_by": str(job_dir.resolve())})
         return
 
 
