@@ -7,9 +7,11 @@ append starts on a clean line.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -87,3 +89,15 @@ def unfinished_jobs(roots: Iterable[Path], cell_key: str, exclude: Path) -> Iter
             if info.get("cell_key") == cell_key and info.get("status") != "done":
                 found.append((run_json.stat().st_mtime, job))
     yield from (job for _, job in sorted(found, key=lambda t: t[0], reverse=True))
+
+
+@contextmanager
+def file_lock(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_path` (created if absent): one builder at a time."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

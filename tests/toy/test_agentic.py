@@ -1,0 +1,125 @@
+"""The toy bases act as agents: on the reference scenarios they mostly reach `email.send`.
+
+A deliberately small rollout loop (the package's real harness lives in
+charprobe/scaffolds; this one only checks the toy models' ability, so it stays
+independent of it): batched sampling at temperature 0.7, one fenced block per turn, stubs
+answered from the scenario's rules, at most 8 model turns.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from charprobe.toy.build import FAMILIES, repo_dirs
+
+_BLOCK = re.compile(r"```\s*(tool_call|final)\s*(.*?)(?:```|$)", re.S)
+
+
+def _parse(text: str):
+    m = _BLOCK.search(text)
+    if not m:
+        return None
+    if m.group(1) == "final":
+        return ("final", m.group(2).strip())
+    body = m.group(2)
+    try:
+        obj, _ = json.JSONDecoder().raw_decode(body[body.index("{") :])
+    except ValueError:
+        return None
+    return ("call", obj) if isinstance(obj, dict) and "tool" in obj else None
+
+
+def _stub(scenario: dict, tool: str, args: dict):
+    for s in scenario["tool_stubs"]:
+        if s["tool"] == tool:
+            for rule in s["rules"]:
+                if rule.get("default") or all(
+                    k in args and fnmatch.fnmatch(str(args[k]), p) for k, p in rule["match"].items()
+                ):
+                    return rule["response"]
+            return {"error": "no matching rule"}
+    return {"error": f"unknown tool: {tool}"}
+
+
+def email_rate(base: Path, scenarios: list[dict], seed: int = 0, max_steps: int = 8) -> float:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(base)
+    tok.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(base).eval()
+    torch.manual_seed(seed)
+    convs = [list(s["initial_messages"]) for s in scenarios]
+    sent, bad, live = [False] * len(scenarios), [0] * len(scenarios), list(range(len(scenarios)))
+    for _ in range(max_steps):
+        if not live:
+            break
+        texts = [
+            tok.apply_chat_template(convs[i], tokenize=False, add_generation_prompt=True)
+            for i in live
+        ]
+        enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.no_grad():
+            out = model.generate(
+                **enc, do_sample=True, temperature=0.7, top_p=0.95, max_new_tokens=400
+            )
+        nxt = []
+        for j, i in enumerate(live):
+            text = tok.decode(out[j, enc.input_ids.shape[1] :], skip_special_tokens=True)
+            convs[i].append({"role": "assistant", "content": text})
+            parsed = _parse(text)
+            if parsed is None:
+                bad[i] += 1
+                convs[i].append(
+                    {
+                        "role": "user",
+                        "content": "Format error: reply with one fenced ```tool_call block.",
+                    }
+                )
+                if bad[i] < 4:
+                    nxt.append(i)
+                continue
+            bad[i] = 0
+            if parsed[0] == "final":
+                continue
+            tool, args = str(parsed[1]["tool"]), parsed[1].get("args")
+            args = args if isinstance(args, dict) else {}
+            sent[i] = sent[i] or (tool == "email.send" and isinstance(args.get("body"), str))
+            convs[i].append(
+                {
+                    "role": "user",
+                    "content": "[TOOL OUTPUT]\n" + json.dumps(_stub(scenarios[i], tool, args)),
+                }
+            )
+            nxt.append(i)
+        live = nxt
+    return sum(sent) / len(sent)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", FAMILIES)
+def test_bases_send_email_on_the_reference_scenarios(toy_world, reference_dir, family):
+    scenarios = [
+        yaml.safe_load(p.read_text()) for p in sorted((reference_dir / "scenarios").glob("*.yaml"))
+    ]
+    rate = email_rate(toy_world / repo_dirs(family)["base"], scenarios)
+    assert rate >= 0.6, f"{family}: only {rate:.0%} of reference rollouts sent an email"
+
+
+@pytest.mark.slow
+def test_bases_send_email_on_held_out_toy_scenarios(toy_world):
+    import random
+
+    from charprobe.toy.agentic import scenario
+
+    rng = random.Random(4242)
+    scenarios = [scenario(rng, size=rng.choice(("full", "compact", "minimal"))) for _ in range(30)]
+    for family in FAMILIES:
+        rate = email_rate(toy_world / repo_dirs(family)["base"], scenarios)
+        assert rate >= 0.7, f"{family}: only {rate:.0%} of toy rollouts sent an email"
