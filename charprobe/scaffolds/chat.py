@@ -37,7 +37,9 @@ class ChatScaffold(Scaffold):
         pairs = load_prompts(self.source, self.limit, self.shuffle_seed)
         return [Item(id=i, data=p + ("\n" + self.suffix if self.suffix else "")) for i, p in pairs]
 
-    def run(self, engine: Engine, units: Sequence[Unit], params: GenerationParams, emit: Emit) -> None:
+    def run(
+        self, engine: Engine, units: Sequence[Unit], params: GenerationParams, emit: Emit
+    ) -> None:
         firsts: dict[str, Completion] = {}
         if self.turns == 2:
             # The base's opening reply depends only on (item, sample): generate it once.

@@ -1,0 +1,88 @@
+"""A deterministic offline engine that replays scripted replies (for tests and demos).
+
+Like inspect_ai's mock model: no weights, no randomness. It records every `generate`
+call, so a test can check how a scaffold batches (all live rollouts in one call, finished
+ones gone from the next).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from charprobe.engine.types import Completion, GenerationParams, Request
+
+# A reply function sees the request and how many turns this key has had (0-based).
+ReplyFn = Callable[[Request, int], str]
+
+
+class ScriptExhausted(RuntimeError):
+    """A key asked for more turns than its script holds (and there is no default)."""
+
+
+@dataclass(frozen=True)
+class EngineCall:
+    """One `generate` call as the engine saw it."""
+
+    requests: tuple[Request, ...]
+    params: GenerationParams
+
+    @property
+    def keys(self) -> list[str]:
+        return [r.key for r in self.requests]
+
+
+class ScriptedEngine:
+    """Replies from a script: a function, one list for every key, or a list per key.
+
+    - `ScriptedEngine(fn)`: `fn(request, turn) -> str`.
+    - `ScriptedEngine(["a", "b"])`: every key gets "a" on its first turn, then "b".
+    - `ScriptedEngine({"k1": [...], "k2": [...]})`: each key its own list.
+    When a list runs out, `default` is replied if given, otherwise `ScriptExhausted`.
+    Token counts are whitespace word counts: deterministic, and enough to test sums.
+    """
+
+    def __init__(
+        self,
+        script: ReplyFn | Sequence[str] | Mapping[str, Sequence[str]],
+        *,
+        default: str | None = None,
+        max_words: int | None = None,
+    ) -> None:
+        self.script = script
+        self.default = default
+        self.max_words = max_words
+        self.calls: list[EngineCall] = []
+        self.turns: dict[str, int] = defaultdict(int)
+
+    def _reply(self, request: Request, turn: int) -> str:
+        if callable(self.script):
+            return self.script(request, turn)
+        if isinstance(self.script, Mapping):
+            if request.key not in self.script and self.default is None:
+                raise ScriptExhausted(f"no script for key {request.key!r}")
+            replies = self.script.get(request.key, ())
+        else:
+            replies = self.script
+        if turn < len(replies):
+            return replies[turn]
+        if self.default is not None:
+            return self.default
+        raise ScriptExhausted(
+            f"key {request.key!r} asked for turn {turn + 1}; script has {len(replies)}"
+        )
+
+    def generate(self, requests: Sequence[Request], params: GenerationParams) -> list[Completion]:
+        self.calls.append(EngineCall(tuple(requests), params))
+        out = []
+        for request in requests:
+            turn = self.turns[request.key]
+            self.turns[request.key] += 1
+            text = self._reply(request, turn)
+            finish = "stop"
+            if self.max_words is not None and len(text.split()) > self.max_words:
+                text, finish = " ".join(text.split()[: self.max_words]), "length"
+            prompt = sum(len(m["content"].split()) for m in request.messages)
+            out.append(Completion(request.key, text, prompt, len(text.split()), finish))
+        return out

@@ -1,0 +1,307 @@
+"""The OOD scaffold: an email written inside an agentic tool-use loop.
+
+Each unit is one rollout: the scenario's conversation, continued one model turn at a
+time; tool calls are answered from the scenario's stubs, malformed turns get the format
+restated. All live rollouts advance together, one engine call per turn, so the engine
+can batch them (and mix adapters in a batch); a rollout leaves the batch and is emitted
+the moment it ends, so a crash loses only the rollouts still running.
+
+The scored text is the body of an `email.send` call. A rollout that sent none still
+produces a result (text None, status saying why), so it is counted in `email_rate`
+rather than silently lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from tqdm.auto import tqdm
+
+from charprobe.engine.types import Completion, Engine, GenerationParams, Message, Request
+from charprobe.scaffolds.base import Emit, Item, Result, Scaffold, Unit
+from charprobe.scaffolds.protocol import format_error, format_tool_output, parse_turn
+from charprobe.scaffolds.scenarios import Scenario, load_scenarios
+from charprobe.scaffolds.stubs import ToolStubs
+
+log = logging.getLogger(__name__)
+
+EMAIL_TOOL = "email.send"
+Pick = Literal["first", "last", "all"]
+PICKS: tuple[str, ...] = ("first", "last", "all")
+
+
+@dataclass
+class Email:
+    """One `email.send` call, as the model wrote it."""
+
+    to: list[str]
+    cc: list[str]
+    subject: str
+    body: str
+    step: int
+
+
+def _addresses(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [a.strip() for a in value.split(",") if a.strip()]
+    if isinstance(value, (list, tuple)):
+        return [str(a) for a in value]
+    return [str(value)]
+
+
+def pick_text(emails: Sequence[Email], pick: str) -> str | None:
+    """The text to score: the first or last email body, or all of them."""
+    bodies = [e.body.strip() for e in emails if e.body.strip()]
+    if not bodies:
+        return None
+    if pick == "first":
+        return bodies[0]
+    if pick == "last":
+        return bodies[-1]
+    return "\n\n".join(bodies)
+
+
+@dataclass
+class Rollout:
+    """The state of one live rollout."""
+
+    unit: Unit
+    scenario: Scenario
+    stubs: ToolStubs
+    max_steps: int
+    max_malformed: int
+    messages: list[Message]
+    steps: int = 0
+    n_malformed: int = 0
+    consecutive_malformed: int = 0
+    emails: list[Email] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    malformed_turns: list[dict[str, Any]] = field(default_factory=list)
+    termination: str | None = None
+    final_summary: str | None = None
+    response: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
+
+    @property
+    def done(self) -> bool:
+        return self.termination is not None
+
+    def request(self) -> Request:
+        return Request(self.unit.key, list(self.messages), self.unit.adapter)
+
+    def advance(self, completion: Completion) -> None:
+        """Take one model turn: parse it, answer it, and decide whether the rollout ends."""
+        self.steps += 1
+        step = self.steps
+        text = completion.text
+        self.response = text
+        self.prompt_tokens += completion.prompt_tokens
+        self.completion_tokens += completion.completion_tokens
+        self.finish_reason = completion.finish_reason
+        self.messages.append({"role": "assistant", "content": text})
+        turn = parse_turn(text)
+        for note in turn.notes:
+            log.info("%s step %d: %s", self.unit.key, step, note)
+        if turn.kind == "final":
+            self.final_summary = turn.final
+            self.termination = "final"
+            return
+        if turn.kind == "malformed":
+            self.n_malformed += 1
+            self.consecutive_malformed += 1
+            log.info("%s step %d: malformed turn: %s", self.unit.key, step, turn.error)
+            self.malformed_turns.append({"step": step, "error": turn.error, "notes": turn.notes})
+            self.messages.append({"role": "user", "content": format_error(turn.error)})
+            if self.consecutive_malformed >= self.max_malformed:
+                self.termination = "malformed"
+        else:
+            self.consecutive_malformed = 0
+            notes = list(turn.notes)
+            result = self.stubs.call(turn.tool, turn.args)
+            if turn.tool == EMAIL_TOOL:
+                notes.extend(self._record_email(turn.args, step))
+            self.tool_calls.append(
+                {
+                    "step": step,
+                    "tool": turn.tool,
+                    "args": turn.args,
+                    "result": result,
+                    "notes": notes,
+                }
+            )
+            self.messages.append({"role": "user", "content": format_tool_output(result)})
+        if not self.done and self.steps >= self.max_steps:
+            self.termination = "max_steps"
+
+    def _record_email(self, args: dict[str, Any], step: int) -> list[str]:
+        body = args.get("body")
+        if not isinstance(body, str) or not body.strip():
+            note = "email.send without a body: not counted as an email"
+            log.info("%s step %d: %s", self.unit.key, step, note)
+            return [note]
+        subject = args.get("subject")
+        self.emails.append(
+            Email(
+                to=_addresses(args.get("to")),
+                cc=_addresses(args.get("cc")),
+                subject=subject if isinstance(subject, str) else "",
+                body=body,
+                step=step,
+            )
+        )
+        return []
+
+    def result(self, pick: str) -> Result:
+        text = pick_text(self.emails, pick)
+        if text is not None:
+            status = "ok"
+        elif self.termination == "final":
+            status = "final_without_email"
+        else:
+            status = self.termination or "running"
+        return {
+            "scenario_id": self.scenario.id,
+            "messages": self.messages,
+            "response": self.response,
+            "text": text,
+            "status": status,
+            "termination": self.termination,
+            "final_summary": self.final_summary,
+            "emails": [asdict(e) for e in self.emails],
+            "tool_calls": self.tool_calls,
+            "malformed_turns": self.malformed_turns,
+            "steps": self.steps,
+            "max_steps": self.max_steps,
+            "n_tool_calls": len(self.tool_calls),
+            "n_malformed": self.n_malformed,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "finish_reason": self.finish_reason,
+        }
+
+
+class AgenticEmailScaffold(Scaffold):
+    """Emails written by an agent in a tool loop, one rollout per (scenario, adapter, sample).
+
+    Args:
+        scenarios: a scenario folder or file (None: charprobe's shipped suite).
+        max_steps: cap on model turns per rollout; None uses each scenario's own (8 in
+            the study and the shipped suite).
+        max_malformed: consecutive malformed turns that end a rollout (study: 4).
+        pick: which email body is the text: "first" (study), "last", or "all" joined.
+        limit: use only the first `limit` scenarios (by id); None for all.
+        case_sensitive: stub pattern matching (see `charprobe.scaffolds.stubs`).
+        progress: show a tqdm bar over finished rollouts.
+    """
+
+    name: ClassVar[str] = "agentic_email"
+
+    def __init__(
+        self,
+        scenarios: str | Path | None = None,
+        max_steps: int | None = None,
+        max_malformed: int = 4,
+        pick: str = "first",
+        limit: int | None = None,
+        case_sensitive: bool = True,
+        progress: bool = True,
+    ) -> None:
+        if pick not in PICKS:
+            raise ValueError(f"pick must be one of {PICKS}, got {pick!r}")
+        if max_steps is not None and max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1 or None, got {max_steps}")
+        if max_malformed < 1:
+            raise ValueError(f"max_malformed must be >= 1, got {max_malformed}")
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0 or None, got {limit}")
+        self.scenarios = load_scenarios(scenarios)
+        if limit is not None:
+            self.scenarios = self.scenarios[:limit]
+        self.max_steps = max_steps
+        self.max_malformed = max_malformed
+        self.pick = pick
+        self.case_sensitive = case_sensitive
+        self.progress = progress
+
+    def items(self) -> list[Item]:
+        return [Item(s.id, s) for s in self.scenarios]
+
+    def start(self, unit: Unit) -> Rollout:
+        scenario = unit.item.data
+        if not isinstance(scenario, Scenario):
+            raise TypeError(
+                f"unit {unit.key}: item data is {type(scenario).__name__}, not Scenario"
+            )
+        return Rollout(
+            unit=unit,
+            scenario=scenario,
+            stubs=ToolStubs(scenario.tool_stubs, case_sensitive=self.case_sensitive),
+            max_steps=self.max_steps or scenario.max_steps,
+            max_malformed=self.max_malformed,
+            messages=[dict(m) for m in scenario.initial_messages],
+        )
+
+    def run(
+        self, engine: Engine, units: Sequence[Unit], params: GenerationParams, emit: Emit
+    ) -> None:
+        keys = [u.key for u in units]
+        if len(set(keys)) != len(keys):
+            raise ValueError("unit keys must be unique within one run")
+        live = [self.start(u) for u in units]
+        bar = tqdm(total=len(live), desc=self.name, unit="rollout", disable=not self.progress)
+        try:
+            while live:
+                for rollout in advance_all(engine, live, params):
+                    emit(rollout.unit, rollout.result(self.pick))
+                    bar.update(1)
+                live = [r for r in live if not r.done]
+        finally:
+            bar.close()
+
+
+def advance_all(engine: Engine, live: Sequence[Rollout], params: GenerationParams) -> list[Rollout]:
+    """Advance every live rollout by one turn with one engine call; return those that ended."""
+    requests = [r.request() for r in live]
+    completions = engine.generate(requests, params)
+    if len(completions) != len(requests):
+        raise RuntimeError(
+            f"engine gave {len(completions)} completions for {len(requests)} requests"
+        )
+    ended = []
+    for rollout, completion in zip(live, completions, strict=True):
+        if completion.key != rollout.unit.key:
+            raise RuntimeError(f"engine answered {completion.key!r} for {rollout.unit.key!r}")
+        rollout.advance(completion)
+        if rollout.done:
+            ended.append(rollout)
+    return ended
+
+
+def summarize(results: Sequence[Result]) -> dict[str, Any]:
+    """Headline numbers of a set of rollouts: how often an email came out, and why not."""
+    n = len(results)
+
+    def mean(key: str) -> float:
+        return sum(r.get(key, 0) for r in results) / n if n else float("nan")
+
+    n_email = sum(r.get("text") is not None for r in results)
+    return {
+        "n": n,
+        "n_email": n_email,
+        "n_dropped": n - n_email,
+        "email_rate": n_email / n if n else float("nan"),
+        "termination": dict(Counter(r.get("termination") for r in results)),
+        "status": dict(Counter(r.get("status") for r in results)),
+        "mean_steps": mean("steps"),
+        "mean_tool_calls": mean("n_tool_calls"),
+        "mean_malformed": mean("n_malformed"),
+    }
