@@ -1,0 +1,60 @@
+"""The scorer interface: texts in, a probability over the persona labels out.
+
+A scorer never learns which scaffold, model or stage produced a text: the same scorer
+reads chat replies and agentic email bodies, which is what makes the comparison fair.
+Probabilities always cover every label of `labels` (the classifier's order, see
+`charprobe.personas.LABELS`); restricting to the evaluated persona set is the business
+of the statistics, not of the scorer.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+
+from charprobe.errors import UserError
+
+
+class ScorerError(UserError):
+    """A scorer could not be built, loaded or trained; the message is one line saying why."""
+
+
+class LabelOrderError(ScorerError):
+    """A checkpoint's labels disagree with the label order the config expects."""
+
+
+class Scorer(ABC):
+    labels: tuple[str, ...]
+
+    @abstractmethod
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an array of shape (len(texts), len(self.labels)) whose rows sum to 1."""
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The most probable label of each text (ties go to the earlier label)."""
+        proba = self.predict_proba(texts)
+        return [self.labels[i] for i in proba.argmax(axis=1)] if len(proba) else []
+
+
+def check_labels(expected: Sequence[str], found: Sequence[str], where: str) -> None:
+    """Fail with one line naming the first disagreement between two label orders.
+
+    A silently permuted label order would turn every prediction into another persona
+    and still produce plausible-looking numbers, so this is checked wherever a saved
+    classifier is loaded.
+    """
+    expected, found = tuple(expected), tuple(found)
+    if expected == found:
+        return
+    if len(expected) != len(found):
+        raise LabelOrderError(
+            f"{where} has {len(found)} labels {list(found)}, expected {len(expected)}: "
+            f"{list(expected)}"
+        )
+    i = next(i for i, (a, b) in enumerate(zip(expected, found, strict=True)) if a != b)
+    raise LabelOrderError(
+        f"label order mismatch in {where}: id {i} is '{found[i]}' but the config expects "
+        f"'{expected[i]}' (checkpoint: {list(found)}; expected: {list(expected)})"
+    )

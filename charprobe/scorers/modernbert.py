@@ -1,0 +1,228 @@
+"""ModernBERT persona classifier: a sequence-classification checkpoint as a scorer.
+
+Loads the published per-base classifiers (`maius/{slug}-pt-classifier`) or one trained
+by `charprobe.scorers.train`. Two failure modes are made loud on purpose:
+
+- a label order that disagrees with the checkpoint's `config.id2label` (every number
+  downstream would be wrong yet plausible), and
+- an unreachable hub (transformers would otherwise retry for half a minute and then
+  print a multi-line message); we fail in about a second with one line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from charprobe.personas import LABELS
+from charprobe.scorers.base import Scorer, ScorerError, check_labels
+
+_GENERIC = re.compile(r"^LABEL_(\d+)$")
+_TRUE = {"1", "ON", "YES", "TRUE"}
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[:300]}"
+
+
+def _offline() -> bool:
+    """HF offline mode, read from the environment now (huggingface_hub reads it at import)."""
+    from huggingface_hub import constants
+
+    env = (os.environ.get("HF_HUB_OFFLINE", ""), os.environ.get("TRANSFORMERS_OFFLINE", ""))
+    return constants.HF_HUB_OFFLINE or any(v.upper() in _TRUE for v in env)
+
+
+def resolve_checkpoint(path: str, what: str = "classifier") -> tuple[str, bool]:
+    """Return (where to load from, local_files_only) for a local folder or a hub id.
+
+    A hub id is used from the local HF cache when it is there; otherwise the hub is asked
+    once (no retries, 10 s timeout) so that an offline machine fails at once with a
+    one-line `ScorerError` instead of a slow retry loop.
+    """
+    local = Path(path).expanduser()
+    if local.is_dir():
+        return str(local), True
+    if local.exists():
+        raise ScorerError(f"{what} path '{path}' is a file; expected a checkpoint folder")
+    if path.startswith(("/", ".", "~")) or path.count("/") != 1:
+        raise ScorerError(f"no {what} folder at '{path}' (and it is not a hub id owner/name)")
+
+    from huggingface_hub import HfApi, hf_hub_download
+
+    try:
+        hf_hub_download(path, "config.json", local_files_only=True)
+        return path, True
+    except Exception:  # not cached (or a partial cache): ask the hub below
+        pass
+    if _offline():
+        raise ScorerError(
+            f"{what} '{path}' is not a local folder nor in the HF cache, and HF offline "
+            f"mode is set; `hf download {path} --local-dir DIR` where there is network, "
+            "then pass DIR"
+        )
+    try:
+        HfApi().model_info(path, timeout=10)
+    except Exception as err:
+        raise ScorerError(
+            f"cannot fetch {what} '{path}' from the Hugging Face hub ({_one_line(err)}); "
+            f"`hf download {path} --local-dir DIR` on a machine with access, then pass DIR"
+        ) from None
+    return path, False
+
+
+def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
+    """'auto': bf16 on a GPU that supports it (the recipe trained in bf16), else fp32."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype == "auto":
+        cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if cuda_bf16 else torch.float32
+    try:
+        return getattr(torch, dtype)
+    except AttributeError:
+        raise ScorerError(f"unknown dtype '{dtype}'") from None
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def checkpoint_labels(id2label: dict[Any, str] | None) -> tuple[str, ...] | None:
+    """The checkpoint's label names in id order, or None when they are generic LABEL_i."""
+    if not id2label:
+        return None
+    names = tuple(id2label[k] for k in sorted(id2label, key=int))
+    if all((m := _GENERIC.match(name)) and int(m.group(1)) == i for i, name in enumerate(names)):
+        return None
+    return names
+
+
+class ModernBertScorer(Scorer):
+    """Score texts with an `AutoModelForSequenceClassification` checkpoint.
+
+    Inference is batched over texts sorted by token length (little padding), under
+    `torch.inference_mode()`, truncated at `max_length` (capped at the model's
+    `max_position_embeddings`); results come back in input order.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        labels: Sequence[str] = LABELS,
+        max_length: int = 8192,
+        batch_size: int = 16,
+        device: str | torch.device = "auto",
+        dtype: str | torch.dtype = "auto",
+        progress: bool | None = None,
+    ) -> None:
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+        where, local_only = resolve_checkpoint(path)
+        try:
+            config = AutoConfig.from_pretrained(where, local_files_only=local_only)
+        except Exception as err:
+            raise ScorerError(f"cannot load classifier config '{path}': {_one_line(err)}") from None
+        self.labels = tuple(labels)
+        self._check_config(config, path)
+        dev = resolve_device(device)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=local_only)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                where, local_files_only=local_only, dtype=resolve_dtype(dtype, dev)
+            )
+        except Exception as err:
+            raise ScorerError(f"cannot load classifier '{path}': {_one_line(err)}") from None
+        self._setup(model.to(dev), tokenizer, max_length, batch_size, progress)
+        self.path = path
+
+    @classmethod
+    def from_model(
+        cls,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        labels: Sequence[str] = LABELS,
+        max_length: int = 8192,
+        batch_size: int = 16,
+        progress: bool | None = None,
+    ) -> ModernBertScorer:
+        """Wrap an in-memory model (e.g. right after training) with the same inference code."""
+        self = cls.__new__(cls)
+        self.labels = tuple(labels)
+        self._check_config(model.config, "<in-memory model>")
+        self._setup(model, tokenizer, max_length, batch_size, progress)
+        self.path = None
+        return self
+
+    def _check_config(self, config: Any, where: str) -> None:
+        if config.num_labels != len(self.labels):
+            raise ScorerError(
+                f"classifier '{where}' has {config.num_labels} labels, expected "
+                f"{len(self.labels)}: {list(self.labels)}"
+            )
+        names = checkpoint_labels(config.id2label)
+        if names is None:
+            warnings.warn(
+                f"classifier '{where}' has only generic LABEL_i names; assuming the configured "
+                f"order {list(self.labels)}",
+                stacklevel=3,
+            )
+        else:
+            check_labels(self.labels, names, f"classifier '{where}' config.id2label")
+
+    def _setup(
+        self, model: Any, tokenizer: Any, max_length: int, batch_size: int, progress: bool | None
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        limit = getattr(model.config, "max_position_embeddings", None) or max_length
+        self.max_length = min(max_length, limit)
+        self.batch_size = batch_size
+        self.progress = progress
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+        if bad:
+            raise TypeError(
+                f"texts must be strings; row {bad[0]} is {type(texts[bad[0]]).__name__}"
+            )
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
+        if not texts:
+            return out
+        enc = self.tokenizer(texts, truncation=True, max_length=self.max_length)
+        order = sorted(range(len(texts)), key=lambda i: -len(enc["input_ids"][i]))
+        starts = range(0, len(order), self.batch_size)
+        show = self.progress if self.progress is not None else len(starts) > 8
+        with torch.inference_mode():
+            for start in tqdm(starts, desc="scoring", disable=not show, leave=False):
+                idx = order[start : start + self.batch_size]
+                batch = self.tokenizer.pad(
+                    {k: [enc[k][i] for i in idx] for k in ("input_ids", "attention_mask")},
+                    return_tensors="pt",
+                ).to(self.device)
+                logits = self.model(
+                    input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+                ).logits
+                out[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"ModernBertScorer({self.path!r}, max_length={self.max_length}, device={self.device})"
+        )
