@@ -8,10 +8,16 @@ time with Hydra's own message, before any model loads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
+
+from charprobe.personas import LABELS
+
+# The config tree sits beside the package in the checkout (an editable install).
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 @dataclass
@@ -22,8 +28,13 @@ class ModelConfig:
     family: str = MISSING  # llama | qwen | gemma
     # Adapter and classifier repos are named after this: <hub_prefix>-pt-distillation, ...
     hub_prefix: str = MISSING
-    # The per-base persona classifier (hub id or local folder).
+    # The per-base persona classifier (hub id or local folder), and the encoder charprobe
+    # starts from when it trains one: a hub id, or "tiny" (a small ModernBERT built from
+    # config, no download; the toy world's).
     classifier: str = MISSING
+    classifier_base: str = "answerdotai/ModernBERT-base"
+    # Where the TF-IDF baseline scorer of this base lives (trained by charprobe).
+    tfidf_classifier: str = MISSING
     dtype: str = "bfloat16"
     # False: the chat template has no system role (Gemma); the system prompt is folded
     # into the first user turn, as Gemma's own template does.
@@ -91,10 +102,18 @@ class EngineConfig:
 class ScorerConfig:
     name: str = MISSING  # modernbert | tfidf | none
     path: str | None = None
+    # The classifier's label order (ids 0..n-1); checked against a checkpoint's id2label.
+    labels: list[str] = field(default_factory=lambda: list(LABELS))
     max_length: int = 8192
     batch_size: int = 16
-    # Train the classifier from this base's chat generations when `path` is missing.
-    train_if_missing: bool = False
+    device: str = "auto"
+    # When `path` is a local folder that does not exist yet: generate chat replies of
+    # `train_stages` on `train_prompts` (every label's adapter) and train it there.
+    train_if_missing: bool = True
+    train_stages: list[str] = field(default_factory=lambda: ["distillation", "full"])
+    train_prompts: str = "builtin_train"
+    train_items: int | None = None
+    # Overrides of the training recipe (charprobe.scorers.train.TrainConfig fields).
     train: dict[str, Any] = field(default_factory=dict)
 
 

@@ -19,7 +19,6 @@ from omegaconf import DictConfig, OmegaConf
 from charprobe import personas as persona_sets
 from charprobe import provenance
 from charprobe.config import (
-    EngineConfig,
     GenerationConfig,
     ModelConfig,
     ScaffoldConfig,
@@ -27,6 +26,7 @@ from charprobe.config import (
 )
 from charprobe.engine.types import Completion, GenerationParams
 from charprobe.scaffolds import Item, Unit, make_scaffold
+from charprobe.scaffolds.agentic_email import summarize
 from charprobe.store import RowFile, read_json, read_rows, unfinished_jobs, write_json
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ class Cell:
         # What changes the text. Not batch size (sampling is per row), not the item
         # count (an item's text does not depend on how many others there are).
         scaffold = {k: v for k, v in asdict(self.scaffold).items() if k != "items"}
-        gen = {k: v for k, v in asdict(self.generation).items() if k not in ("batch_size", "samples")}
+        gen = {k: v for k, v in asdict(self.generation).items()
+               if k not in ("batch_size", "samples")}
         return {"model": [self.model.name, self.model.path, self.model.revision],
                 "stage": self.stage.name, "scaffold": scaffold, "generation": gen}
 
@@ -114,6 +115,28 @@ def _now() -> str:
 
 def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     """Generate (resuming what an earlier run of the same cell left), score, record."""
+    from charprobe.scoring import build_scorer, score_job
+
+    t0 = time.perf_counter()
+    # The scorer first: a classifier that cannot be had fails before hours of generation.
+    scorer = build_scorer(cfg)
+    scorer_load_s = time.perf_counter() - t0
+    info = generate(cfg, job_dir)
+    if scorer is not None:
+        score_job(cfg, job_dir, scorer)
+        info = read_json(job_dir / "run.json")  # now with the scorer's numbers
+    info["timings"].update(scorer_load_s=scorer_load_s, total_s=time.perf_counter() - t0)
+    info.update({"status": "done", "finished_at": _now()})
+    write_json(job_dir / "run.json", info)
+    return info
+
+
+def generate(cfg: DictConfig, job_dir: Path) -> dict:
+    """Write every row of the cell to `job_dir/generations.jsonl`; return run.json's content.
+
+    Rows already in the folder (a killed run of the same command) or in an unfinished
+    earlier job of the same cell (`resume`) are kept and not generated again.
+    """
     t0 = time.perf_counter()
     cell = Cell.from_config(cfg)
     job_dir.mkdir(parents=True, exist_ok=True)
@@ -169,16 +192,34 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         raise RuntimeError(f"{len(missing)} rows were not generated (first: {sorted(missing)[0]})")
 
     timings["total_s"] = time.perf_counter() - t0
+    gen_s = timings["generate_s"]
     info.update({
-        "status": "done", "finished_at": _now(), "timings": timings,
+        "status": "generated", "timings": timings,
         "counts": {"items": len(items), "units": len(work), "units_generated": len(pending),
                    "rows": len(expected)},
-        "throughput": {"tokens_per_s": tokens / timings["generate_s"] if timings["generate_s"] else None,
-                       "units_per_s": len(pending) / timings["generate_s"] if timings["generate_s"] else None,
+        "throughput": {"tokens_per_s": tokens / gen_s if gen_s else None,
+                       "units_per_s": len(pending) / gen_s if gen_s else None,
                        "completion_tokens": tokens},
+        "texts": text_summary([rows.rows[k] for k in sorted(expected)], cell.shares_base),
     })
     write_json(job_dir / "run.json", info)
     return info
+
+
+def text_summary(rows: list[dict], shares_base: bool) -> dict:
+    """How many units gave a text to score, and why the others did not.
+
+    Counted over units (a base-stage unit stands for every persona but is one rollout).
+    Agentic rollouts add termination reasons, steps and tool calls.
+    """
+    units = list({(r["item_id"], r["sample"], None if shares_base else r["persona"]): r
+                  for r in rows}.values())
+    out = summarize(units)
+    if any(r.get("termination") for r in units):
+        log.info("emails: %d of %d rollouts (rate %.2f); termination %s; mean steps %.1f",
+                 out["n_email"], out["n"], out["email_rate"], out["termination"],
+                 out["mean_steps"])
+    return out
 
 
 def _row(cell: Cell, unit: Unit, persona: str, result: dict, params: GenerationParams) -> dict:
@@ -204,8 +245,9 @@ def _resume(rows: RowFile, expected: set[str], cfg: DictConfig, cell_key: str, j
         info["resumed_from"] = str(earlier.resolve())
         # Mark the earlier job so a later run does not pick it up again.
         prev = read_json(earlier / "run.json")
-        write_json(earlier / "run.json", {**prev, "status": "resumed", "resumed_by": str(job_dir.resolve())})
+        write_json(earlier / "run.json",
+                   {**prev, "status": "resumed", "resumed_by": str(job_dir.resolve())})
         return
 
 
-__all__ = ["Cell", "Completion", "plan", "row_key", "run_job"]
+__all__ = ["Cell", "Completion", "generate", "plan", "row_key", "run_job"]

@@ -13,22 +13,20 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-import charprobe.config  # noqa: F401  (registers the schemas before Hydra composes)
+from charprobe.config import CONF_DIR  # importing it registers the schemas
 from charprobe.errors import UserError
 from charprobe.personas import UnknownPersonaError
 
 log = logging.getLogger("charprobe")
 
 
-# The config tree sits beside the package in the checkout (an editable install).
-CONF = str(Path(__file__).resolve().parents[1] / "conf")
-
-
-@hydra.main(version_base="1.3", config_path=CONF, config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
     from charprobe.job import run_job
+    from charprobe.tracking import log_job, sweep_id_of
 
-    job_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    job_dir = Path(hydra_cfg.runtime.output_dir)
     try:
         info = run_job(cfg, job_dir)
     except (UserError, UnknownPersonaError) as e:
@@ -36,3 +34,5 @@ def main(cfg: DictConfig) -> None:
         print(f"charprobe: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     log.info("done in %.1fs -> %s", info["timings"]["total_s"], job_dir)
+    # Files first, then W&B: logging reads the finished files and never fails the job.
+    log_job(cfg, job_dir, sweep_id_of(hydra_cfg))

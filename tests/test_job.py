@@ -36,8 +36,10 @@ def _run(cwd: Path, *args: str, check=True, **kw) -> subprocess.CompletedProcess
 
 def _tiny(hub: Path, stage: str) -> list[str]:
     repo = "null" if stage == "base" else str(hub / "adapters-a")
+    # One scaffold, generation only: these tests are about the runner, not scoring.
     return ["model=llama", f"model.path={hub / 'base'}", "model.name=tiny", f"stage={stage}",
-            f"stage.repo={repo}", f"persona.personas=[{','.join(TINY_PERSONAS)}]"]
+            f"stage.repo={repo}", f"persona.personas=[{','.join(TINY_PERSONAS)}]",
+            "scaffold=chat", "scorer=none", "logger=none"]
 
 
 def _jobs(root: Path) -> list[Path]:

@@ -164,7 +164,8 @@ class HFEngine:
         on_complete: Callable[[Completion], None] | None = None,
     ) -> list[Completion]:
         tok = self.tokenizer
-        encoded = [tok(self.render(r.messages), add_special_tokens=False)["input_ids"] for r in requests]
+        encoded = [tok(self.render(r.messages), add_special_tokens=False)["input_ids"]
+                   for r in requests]
         # Longest first: similar lengths share a batch (less padding), and an out-of-memory
         # error shows up on the first batch rather than the last.
         order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
@@ -173,8 +174,9 @@ class HFEngine:
                    disable=len(requests) <= params.batch_size)
         for start in range(0, len(order), params.batch_size):
             idx = order[start : start + params.batch_size]
-            for i, c in zip(idx, self._generate_batch([requests[i] for i in idx],
-                                                      [encoded[i] for i in idx], params)):
+            batch = self._generate_batch([requests[i] for i in idx],
+                                         [encoded[i] for i in idx], params)
+            for i, c in zip(idx, batch, strict=True):
                 out[i] = c
                 if on_complete is not None:
                     on_complete(c)
@@ -210,7 +212,7 @@ class HFEngine:
         new = gen[:, batch["input_ids"].shape[1]:]
         eos_ids = self._eos_ids()
         results = []
-        for r, prompt, row in zip(requests, encoded, new.tolist()):
+        for r, prompt, row in zip(requests, encoded, new.tolist(), strict=True):
             n, stopped = len(row), False
             for j, t in enumerate(row):
                 if t in eos_ids:

@@ -1,0 +1,135 @@
+"""The whole pipeline through the one entry point: a Hydra sweep over every scaffold, scored,
+reported and logged to W&B offline; re-scoring without generating; the toy world's planted
+persona signal recovered by both scorers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from charprobe.store import read_rows
+from tests.conftest import REPO, TINY_PERSONAS
+from tests.scorers.synthetic import make_corpus
+from tests.test_tracking import summary_of
+
+SCAFFOLDS = ["chat", "chat_email", "agentic_email"]
+
+
+def _charprobe(cwd: Path, *args: str, module: str = "charprobe") -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline"}
+    p = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-4000:]
+    return p
+
+
+@pytest.fixture(scope="module")
+def tfidf_dir(tmp_path_factory) -> Path:
+    """A tfidf scorer trained on a synthetic corpus (random-model text scores as noise)."""
+    from charprobe.scorers.tfidf import TfidfScorer
+
+    corpus = make_corpus(n_items=10, seed=1)
+    out = tmp_path_factory.mktemp("tfidf")
+    TfidfScorer().fit(corpus["texts"], corpus["labels"]).save(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def sweep(tiny_hub, tfidf_dir, tmp_path_factory) -> Path:
+    """`-m model=llama stage=base,full` on the tiny hub: the sweeper adds every scaffold."""
+    cwd = tmp_path_factory.mktemp("sweep")
+    (cwd / "tiny-personas").symlink_to(tiny_hub / "adapters-a")  # the full stage's repo
+    _charprobe(
+        cwd, "-m", "model=llama", f"model.path={tiny_hub / 'base'}",
+        f"model.hub_prefix={cwd / 'tiny'}", "stage=base,full",
+        f"persona.personas=[{','.join(TINY_PERSONAS)}]", "scaffold.items=2",
+        "generation.max_new_tokens=12", "scorer=tfidf", f"scorer.path={tfidf_dir}",
+        "logger=wandb", "logger.mode=offline", "stats.n_boot=50", "hydra.sweep.dir=multirun/s",
+    )
+    return cwd / "multirun" / "s"
+
+
+def test_sweep_runs_every_scaffold_model_stage_outermost(sweep):
+    jobs = sorted((p for p in sweep.iterdir() if (p / "run.json").is_file()),
+                  key=lambda p: int(p.name.split("_")[0]))
+    expected = [f"llama-{stage}-{s}" for stage in ("base", "full") for s in SCAFFOLDS]
+    assert [j.name.split("_", 1)[1] for j in jobs] == expected
+    log = (sweep / "0_llama-base-chat" / "main.log").read_text()
+    # The base loads once per process: later jobs of the sweep reuse it.
+    all_logs = "".join((j / "main.log").read_text() for j in jobs)
+    assert all_logs.count("loading base") == 1 and "loading base" in log
+    for job in jobs:
+        run = json.loads((job / "run.json").read_text())
+        assert run["status"] == "done" and run["scorer"]["name"] == "tfidf"
+        gens = read_rows(job / "generations.jsonl")
+        preds = read_rows(job / "predictions.jsonl")
+        # One prediction per generation, same keys, personas not shifted.
+        assert [(g["key"], g["persona"]) for g in gens] == [(p["key"], p["persona"]) for p in preds]
+        assert all((p["pred"] is None) == (g["text"] is None) for g, p in zip(gens, preds, strict=True))
+        metrics = json.loads((job / "metrics.json").read_text())
+        assert metrics["n"] + metrics["n_dropped"] == len(gens)
+        assert (job / "confusion.csv").is_file() and (job / "confusion.png").is_file()
+        if run["scaffold"] == "agentic_email":
+            assert {"email_rate", "termination", "mean_steps"} <= set(run["texts"])
+
+
+def test_sweep_report_and_wandb_runs_in_one_group(sweep):
+    import pandas as pd
+
+    summary = pd.read_csv(sweep / "report" / "summary.csv")
+    assert sorted(summary["scaffold"].unique()) == sorted(SCAFFOLDS) and len(summary) == 6
+    runs = sorted(sweep.glob("*/wandb/offline-run-*"))
+    assert len(runs) == 6
+    groups = set()
+    for run_dir in runs:
+        got = summary_of(run_dir)
+        job = run_dir.parents[1]
+        metrics = json.loads((job / "metrics.json").read_text())
+        for key in ("n", "n_dropped", "email_rate", "macro_f1", "ci_low", "ci_high"):
+            if metrics[key] is not None:  # None: no text to score (W&B logs no NaN)
+                assert got["summary"][key] == pytest.approx(metrics[key]), (job, key)
+        groups.add(got["config"]["sweep_id"])
+    sweep_runs = list((sweep / "wandb").glob("offline-run-*"))
+    assert len(sweep_runs) == 1 and len(groups) == 1
+
+
+def test_rescore_changes_scores_without_generating(sweep, tmp_path):
+    job = sweep / "5_llama-full-agentic_email"
+    before = (job / "generations.jsonl").read_bytes()
+    _charprobe(sweep.parent.parent, str(job), "stats.no_email=error", "stats.n_boot=50",
+               module="charprobe.rescore")
+    assert (job / "generations.jsonl").read_bytes() == before
+    metrics = json.loads((job / "metrics.json").read_text())
+    assert metrics["no_email"] == "error" and metrics["n_dropped"] == 0
+    assert metrics["n"] == len(read_rows(job / "generations.jsonl"))
+
+
+@pytest.mark.slow
+def test_toy_full_stage_persona_is_recovered_by_both_scorers(toy_world, tmp_path):
+    """Planted signal: each toy full adapter writes in its persona's style, so a classifier
+    trained on other prompts' replies recovers it far above the base stage (where every
+    persona shares one text and nothing can be told apart). Both scorers are trained here
+    by the job itself (train_if_missing), on their own folders."""
+    clf = {"modernbert": tmp_path / "clf", "tfidf": tmp_path / "tfidf"}
+    common = ["model=toy_llama", f"model.classifier={clf['modernbert']}",
+              f"model.tfidf_classifier={clf['tfidf']}", "scaffold=chat", "scaffold.items=20",
+              "scorer.train_items=40", "generation.batch_size=256",
+              "generation.max_new_tokens=160", "logger=none", "stats.n_boot=200"]
+    f1 = {}
+    for scorer in ("tfidf", "modernbert"):
+        for stage in ("base", "full"):
+            out = f"out-{scorer}-{stage}"
+            _charprobe(tmp_path, *common, f"scorer={scorer}", f"stage={stage}",
+                       f"hydra.run.dir={out}")
+            f1[scorer, stage] = json.loads((tmp_path / out / "metrics.json").read_text())
+    for scorer in ("tfidf", "modernbert"):
+        full, base = f1[scorer, "full"], f1[scorer, "base"]
+        assert full["macro_f1"] >= base["macro_f1"] + 0.3, (scorer, full, base)
+        assert full["ci_low"] > base["ci_high"], (scorer, full, base)
+        report = json.loads((clf[scorer] / "training_report.json").read_text())
+        assert report["n_items_heldout"] > 0 and report["heldout_macro_f1"] > 0.5
