@@ -112,7 +112,8 @@ class ScorerConfig:
     train_if_missing: bool = True
     train_stages: list[str] = field(default_factory=lambda: ["distillation", "full"])
     train_prompts: str = "builtin_train"
-    train_items: int | None = None
+    # 60 prompts x 11 adapters x 2 stages = 1,320 replies (~120 per persona).
+    train_items: int | None = 60
     # Overrides of the training recipe (charprobe.scorers.train.TrainConfig fields).
     train: dict[str, Any] = field(default_factory=dict)
 

@@ -610,7 +610,7 @@ def log_sweep(sweep_dir: Path, cfg: DictConfig, sweep_id: str | None = None) -> 
         log.info("sweep %s has no predictions (scorer none?): no sweep summary", sweep_dir)
         return None
     try:
-        table = build_report(sweep_dir, out=sweep_dir / "report")
+        table = build_report(sweep_dir, out=sweep_dir / "report", verbose=True)
     except Exception as err:  # noqa: BLE001 - ReportError or worse; the jobs are done
         print(
             f"charprobe: sweep report failed for {sweep_dir}: {_reason(err)}; job files are "

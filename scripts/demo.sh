@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up charprobe (scripts/setup.sh) and run the demo sweep on the offline toy models:
+# toy_llama x 3 stages x 3 scaffolds = 9 jobs, scored by the toy base's own classifier
+# (trained on first use), reported under multirun/<date>/<time>/report/, logged to W&B
+# (offline without credentials). No GPU and no network needed.
+# Extra arguments are Hydra overrides, e.g. `bash scripts/demo.sh model=toy_gemma`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+[ -n "${VIRTUAL_ENV:-}${CONDA_PREFIX:-}" ] || . .venv/bin/activate
+python -m charprobe.toy          # build the toy world once (~3 CPU minutes), then cached
+python -m charprobe -m experiment=demo "$@"
