@@ -68,14 +68,15 @@ def resolve_checkpoint(path: str, what: str = "classifier") -> tuple[str, bool]:
         raise ScorerError(
             f"{what} '{path}' is not a local folder nor in the HF cache, and HF offline "
             f"mode is set; `hf download {path} --local-dir DIR` where there is network, "
-            "then pass DIR"
+            "then set scorer.path=DIR"
         )
     try:
         HfApi().model_info(path, timeout=10)
     except Exception as err:
         raise ScorerError(
             f"cannot fetch {what} '{path}' from the Hugging Face hub ({_one_line(err)}); "
-            f"`hf download {path} --local-dir DIR` on a machine with access, then pass DIR"
+            f"`hf download {path} --local-dir DIR` on a machine with access, then set "
+            "scorer.path=DIR"
         ) from None
     return path, False
 
