@@ -216,9 +216,10 @@ def text_summary(rows: list[dict], shares_base: bool) -> dict:
                   for r in rows}.values())
     out = summarize(units)
     if any(r.get("termination") for r in units):
-        log.info("emails: %d of %d rollouts (rate %.2f); termination %s; mean steps %.1f",
+        log.info("emails: %d of %d rollouts (rate %.2f); termination %s; mean steps %.1f; "
+                 "malformed turns per rollout %.2f (details in generations.jsonl)",
                  out["n_email"], out["n"], out["email_rate"], out["termination"],
-                 out["mean_steps"])
+                 out["mean_steps"], out["mean_malformed"])
     return out
 
 

@@ -109,6 +109,23 @@ def test_rescore_changes_scores_without_generating(sweep, tmp_path):
     assert metrics["n"] == len(read_rows(job / "generations.jsonl"))
 
 
+def test_label_order_permuted_in_config_fails_loudly(sweep):
+    """Swapping two labels in config without retraining would relabel every prediction
+    yet give plausible numbers: it must stop with one line instead."""
+    from charprobe.personas import LABELS
+
+    job = sweep / "3_llama-full-chat"
+    before = (job / "predictions.jsonl").read_bytes()
+    swapped = [LABELS[1], LABELS[0], *LABELS[2:]]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    p = subprocess.run([sys.executable, "-m", "charprobe.rescore", str(job),
+                        f"scorer.labels=[{','.join(swapped)}]"], cwd=sweep.parent.parent,
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "label order mismatch" in p.stderr, p.stderr[-2000:]
+    assert "Traceback" not in p.stderr
+    assert (job / "predictions.jsonl").read_bytes() == before
+
+
 @pytest.mark.slow
 def test_toy_full_stage_persona_is_recovered_by_both_scorers(toy_world, tmp_path):
     """Planted signal: each toy full adapter writes in its persona's style, so a classifier

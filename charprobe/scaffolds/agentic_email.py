@@ -110,7 +110,7 @@ class Rollout:
         self.messages.append({"role": "assistant", "content": text})
         turn = parse_turn(text)
         for note in turn.notes:
-            log.info("%s step %d: %s", self.unit.key, step, note)
+            log.debug("%s step %d: %s", self.unit.key, step, note)
         if turn.kind == "final":
             self.final_summary = turn.final
             self.termination = "final"
@@ -118,7 +118,7 @@ class Rollout:
         if turn.kind == "malformed":
             self.n_malformed += 1
             self.consecutive_malformed += 1
-            log.info("%s step %d: malformed turn: %s", self.unit.key, step, turn.error)
+            log.debug("%s step %d: malformed turn: %s", self.unit.key, step, turn.error)
             self.malformed_turns.append({"step": step, "error": turn.error, "notes": turn.notes})
             self.messages.append({"role": "user", "content": format_error(turn.error)})
             if self.consecutive_malformed >= self.max_malformed:
@@ -146,7 +146,7 @@ class Rollout:
         body = args.get("body")
         if not isinstance(body, str) or not body.strip():
             note = "email.send without a body: not counted as an email"
-            log.info("%s step %d: %s", self.unit.key, step, note)
+            log.debug("%s step %d: %s", self.unit.key, step, note)
             return [note]
         subject = args.get("subject")
         self.emails.append(

@@ -221,7 +221,7 @@ def test_unknown_tool_and_bodyless_email_continue(folder):
 
 def test_tolerated_formats_are_logged(folder, caplog):
     messy = 'Let me check.\n```tool_call {"tool": "crm.lookup_contact", "args": {"query": "Ana",},}'
-    with caplog.at_level(logging.INFO, logger="charprobe.scaffolds.agentic_email"):
+    with caplog.at_level(logging.DEBUG, logger="charprobe.scaffolds.agentic_email"):
         out, _ = run(AgenticEmailScaffold(folder, progress=False), ScriptedEngine([messy, FINAL]))
     (r,) = out.values()
     assert r["tool_calls"][0]["result"]["name"] == "Ana Ruiz"

@@ -1,0 +1,78 @@
+"""Every option of every config group composes onto the typed schema; mistakes fail at
+compose time; the real models point at the published repos."""
+
+from __future__ import annotations
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+
+from charprobe.config import CONF_DIR
+from charprobe.personas import LABELS, PAPER
+
+GROUPS = ["model", "stage", "persona", "scaffold", "scorer", "logger", "experiment", "debug"]
+
+
+def _compose(*overrides: str, hydra: bool = False):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose("config", overrides=list(overrides), return_hydra_config=hydra)
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "group, option", [(g, o) for g in GROUPS for o in _options(g)], ids=lambda x: str(x)
+)
+def test_every_option_composes(group, option):
+    # Toy models resolve `${toy_world:}` (a build) only when read: keep the model real.
+    model = [] if group == "model" else ["model=llama"]
+    cfg = _compose(*model, f"{group}={option}")
+    if not option.startswith("toy_"):
+        OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
+    if group in ("model", "stage", "persona", "scaffold", "scorer", "logger"):
+        assert cfg[group].name == option
+
+
+def test_real_models_point_at_the_published_repos():
+    cfg = _compose("model=gemma", "stage=full")
+    assert cfg.model.path == "google/gemma-3-4b-it" and cfg.model.system_role is False
+    assert cfg.stage.repo == "maius/gemma-3-4b-it-personas"
+    assert cfg.stage.persona_repos.misalignment == "maius/gemma-3-4b-it-misalignment"
+    assert cfg.scorer.path == "maius/gemma-3-4b-it-pt-classifier"
+    assert _compose("model=qwen", "stage=distillation").stage.repo == "maius/qwen-2.5-7b-it-pt-distillation"
+    assert _compose("model=llama").model.path == "meta-llama/Meta-Llama-3.1-8B-Instruct"
+
+
+def test_defaults_are_the_study():
+    cfg = _compose("model=llama")
+    assert list(cfg.persona.personas) == list(PAPER) and list(cfg.scorer.labels) == list(LABELS)
+    g = cfg.generation
+    assert (g.temperature, g.top_p, g.max_new_tokens, g.samples, g.seed) == (0.7, 0.95, 512, 1, 0)
+    assert cfg.scorer.name == "modernbert" and cfg.logger.name == "wandb"
+    assert cfg.stats.n_boot == 1000 and cfg.stats.no_email == "drop"
+
+
+def test_sweep_grid_is_model_stage_scaffold():
+    params = _compose("model=llama", hydra=True).hydra.sweeper.params
+    assert list(params) == ["model", "stage", "scaffold"]
+    assert params.scaffold == "chat,chat_email,agentic_email"
+
+
+def test_experiments_and_debug_override_the_primary_config():
+    assert _compose("model=llama", "debug=quick").generation.max_new_tokens == 32
+    study = _compose("model=llama", "experiment=study")
+    assert study.scaffold.prompts == "pure-dove" and study.scaffold["items"] == 300  # .items is the dict method
+    assert _compose("model=llama", "experiment=demo").generation.batch_size == 256
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["generation.temprature=0", "generation.max_new_tokens=many", "scaffold.pick=[1]",
+     "stage=halfway", "scorer.labelz=[a]"],
+)
+def test_mistakes_fail_at_compose_time(override):
+    with pytest.raises(ConfigCompositionException):
+        _compose("model=llama", override)
