@@ -100,8 +100,9 @@ def score_job(cfg: DictConfig, job_dir: Path, scorer: Scorer) -> CellMetrics:
     run["scorer"] = scorer_info
     run.setdefault("timings", {})["score_s"] = seconds
     run.setdefault("throughput", {})["texts_per_s_scored"] = texts_per_s
-    run["metrics"] = {"macro_f1": m.macro_f1, "ci_low": m.ci_low, "ci_high": m.ci_high,
-                      "n": m.n, "n_dropped": m.n_dropped, "email_rate": m.email_rate}
+    headline = m.to_dict(confusion=False)  # NaN (nothing to score) becomes null
+    run["metrics"] = {k: headline[k] for k in ("macro_f1", "ci_low", "ci_high", "n",
+                                               "n_dropped", "email_rate")}
     write_json(job_dir / "run.json", run)
     log.info("scored %d texts with %s (%.1f texts/s): macro-F1 %.3f [%.3f, %.3f], n=%d, "
              "dropped %d", len(scored), cfg.scorer.name, texts_per_s or 0, m.macro_f1,
