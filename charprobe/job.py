@@ -115,10 +115,15 @@ def _now() -> str:
 
 def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     """Generate (resuming what an earlier run of the same cell left), score, record."""
+    from charprobe.engine.hf import preflight
     from charprobe.scoring import build_scorer, score_job
 
     t0 = time.perf_counter()
-    # The scorer first: a classifier that cannot be had fails before hours of generation.
+    # Everything the job needs is checked before any weights load (base and adapters in
+    # one line each if missing), then the scorer: a classifier that cannot be had fails
+    # before hours of generation, not after.
+    cell = Cell.from_config(cfg)
+    preflight(cell.model, cell.stage, [] if cell.shares_base else cell.personas)
     scorer = build_scorer(cfg)
     scorer_load_s = time.perf_counter() - t0
     info = generate(cfg, job_dir)
