@@ -124,8 +124,9 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     # before hours of generation, not after.
     cell = Cell.from_config(cfg)
     preflight(cell.model, cell.stage, [] if cell.shares_base else cell.personas)
+    t = time.perf_counter()
     scorer = build_scorer(cfg)
-    scorer_load_s = time.perf_counter() - t0
+    scorer_load_s = time.perf_counter() - t
     info = generate(cfg, job_dir)
     if scorer is not None:
         score_job(cfg, job_dir, scorer)

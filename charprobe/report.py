@@ -106,8 +106,12 @@ def write_job_outputs(
     level: float = 0.95,
     true_key: str = "persona",
     pred_key: str = "pred",
+    extra: Mapping[str, Any] | None = None,
 ) -> CellMetrics:
-    """Score a finished job and write metrics.json, confusion.csv and confusion.png."""
+    """Score a finished job and write metrics.json, confusion.csv and confusion.png.
+
+    `extra` is stored in metrics.json as is (e.g. which scorer made the predictions).
+    """
     job_dir = Path(job_dir)
     rows = list(rows)
     metrics = score_rows(
@@ -115,7 +119,8 @@ def write_job_outputs(
     )
     cell = {k: str(rows[0][k]) for k in CELL_KEYS if rows and len({r.get(k) for r in rows}) == 1}
     job_dir.mkdir(parents=True, exist_ok=True)
-    (job_dir / "metrics.json").write_text(json.dumps({**cell, **metrics.to_dict()}, indent=2))
+    out = {**cell, **metrics.to_dict(), **(extra or {})}
+    (job_dir / "metrics.json").write_text(json.dumps(out, indent=2))
     metrics.confusion.to_csv(job_dir / "confusion.csv")
     title = " / ".join(cell.values()) or job_dir.name
     plot_confusion(metrics, title, job_dir / "confusion.png")

@@ -86,15 +86,14 @@ def score_job(cfg: DictConfig, job_dir: Path, scorer: Scorer) -> CellMetrics:
         })
     write_rows(job_dir / "predictions.jsonl", preds)
     st = cfg.stats
-    personas = list(cfg.persona.personas)
-    m = write_job_outputs(job_dir, preds, personas, no_email=st.no_email, n_boot=st.n_boot,
-                          seed=st.seed, level=st.level)
     texts_per_s = len(scored) / seconds if seconds > 0 else None
     scorer_info = {"name": cfg.scorer.name, "path": str(cfg.scorer.path), "labels": labels}
-    write_json(job_dir / "metrics.json", {**read_json(job_dir / "metrics.json"),
-                                          "scorer": scorer_info,
-                                          "scoring": {"texts": len(scored), "seconds": seconds,
-                                                      "texts_per_s": texts_per_s}})
+    m = write_job_outputs(
+        job_dir, preds, list(cfg.persona.personas), no_email=st.no_email, n_boot=st.n_boot,
+        seed=st.seed, level=st.level,
+        extra={"scorer": scorer_info,
+               "scoring": {"texts": len(scored), "seconds": seconds, "texts_per_s": texts_per_s}},
+    )
     # run.json says which scorer the job's files hold and its headline numbers.
     run = read_json(job_dir / "run.json")
     run["scorer"] = scorer_info
