@@ -72,7 +72,10 @@ def test_sweep_runs_every_scaffold_model_stage_outermost(sweep):
         preds = read_rows(job / "predictions.jsonl")
         # One prediction per generation, same keys, personas not shifted.
         assert [(g["key"], g["persona"]) for g in gens] == [(p["key"], p["persona"]) for p in preds]
-        assert all((p["pred"] is None) == (g["text"] is None) for g, p in zip(gens, preds, strict=True))
+        # Scored exactly when there is text: no email, or an empty reply (status "empty",
+        # which a random tiny model produces now and then), keeps its row with no prediction.
+        assert all((p["pred"] is None) == (not (g["text"] or "").strip())
+                   for g, p in zip(gens, preds, strict=True))
         metrics = json.loads((job / "metrics.json").read_text())
         assert metrics["n"] + metrics["n_dropped"] == len(gens)
         assert (job / "confusion.csv").is_file() and (job / "confusion.png").is_file()
