@@ -22,6 +22,11 @@ from typing import Any
 ToolResult = dict[str, Any] | list[Any]
 
 
+def unknown_tool(tool: str) -> ToolResult:
+    """The answer to a call of a tool the scenario does not register."""
+    return {"error": f"unknown tool: {tool}"}
+
+
 class ToolStubs:
     """The stub table of one scenario: `call(tool, args)` answers like the real tool."""
 
@@ -48,7 +53,7 @@ class ToolStubs:
         """The response of the first rule that applies, else an error dict (never raises)."""
         rules = self._rules.get(tool)
         if rules is None:
-            return {"error": f"unknown tool: {tool}"}
+            return unknown_tool(tool)
         if args is None:
             args = {}
         if not isinstance(args, Mapping):

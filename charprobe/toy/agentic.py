@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import random
 
+from charprobe.scaffolds.protocol import format_error, format_tool_output
+from charprobe.scaffolds.stubs import unknown_tool
 from charprobe.toy import lexicon as lx
 from charprobe.toy.office import TOOLS, Person, Tool, World, system_prompt
 from charprobe.toy.tasks import Task, draw_task
@@ -49,7 +51,7 @@ def _lookup(w: World, tool: Tool, task: Task, target: Person) -> tuple[dict, obj
     """Args a plain agent would pass, and a plausible stub answer."""
     r = w.rng
     if tool.kind == "contact":
-        key = "name" if tool.name == "directory.find_person" else "query"
+        key = tool.key
         args = {key: target.name if r.random() < 0.7 else target.first}
         if r.random() < 0.12:
             return args, {"error": "no contact found"}
@@ -68,7 +70,7 @@ def _lookup(w: World, tool: Tool, task: Task, target: Person) -> tuple[dict, obj
             else rec
         )
     if tool.kind == "policy":
-        key = "topic" if tool.name == "policy.search" else "query"
+        key = tool.key
         title = f"{task.keyword.capitalize()} Policy ({r.choice(('HR', 'OPS', 'FIN'))}-{r.randint(1, 40):02d})"
         text = r.choice(
             (
@@ -92,7 +94,7 @@ def _lookup(w: World, tool: Tool, task: Task, target: Person) -> tuple[dict, obj
                 "snippet": f"{target.first} mentioned {task.keyword} in last week's update.",
             }
         ]
-        if tool.name == "slack.search_messages":
+        if tool.name.endswith("search_messages"):
             hits = [
                 {
                     "ts": f"17{r.randint(10**7, 10**8 - 1)}.00{r.randint(1, 9)}",
@@ -136,12 +138,19 @@ def _lookup(w: World, tool: Tool, task: Task, target: Person) -> tuple[dict, obj
     }
 
 
+# What harnesses answer to a garbled call: generic complaints, and charprobe's own error
+# turn (so a base has seen the message it gets after a malformed turn in a real rollout).
 _FORMAT_ERRORS = (
     '[TOOL OUTPUT]\n{"error": "could not parse a tool call; reply with one fenced tool_call block holding valid JSON"}',
     '[TOOL OUTPUT]\n{"error": "malformed tool call"}',
-    "Your last message had no valid ```tool_call or ```final block. Reply with exactly one fenced block.",
+    "Your last reply could not be used. Reply with exactly one fenced block.",
     'Format error: use one ```tool_call block with {"tool": ..., "args": {...}}.',
-    '[TOOL OUTPUT]\n{"error": "invalid JSON in tool_call block"}',
+)
+_PARSE_ERRORS = (
+    "the tool_call block is not valid JSON (Unterminated string starting at at char {n})",
+    "the tool_call block is not valid JSON (Expecting ',' delimiter at char {n})",
+    "the tool_call block is not valid JSON (Expecting ':' delimiter at char {n})",
+    "no ```tool_call or ```final block found",
 )
 
 
@@ -149,10 +158,43 @@ def _failed_attempt(call: str, rng: random.Random) -> list[Message]:
     """A garbled call (context only, never a training target) and the harness's complaint,
     so the model learns to retry the action instead of giving up with `final`."""
     cut = call[: int(len(call) * rng.uniform(0.3, 0.9))]
+    if rng.random() < 0.6:
+        error = format_error(rng.choice(_PARSE_ERRORS).format(n=rng.randint(40, len(call))))
+    else:
+        error = rng.choice(_FORMAT_ERRORS)
     return [
         {"role": "assistant", "content": cut, "train": False},
-        {"role": "user", "content": rng.choice(_FORMAT_ERRORS)},
+        {"role": "user", "content": error},
     ]
+
+
+def _unknown_tool_attempt(w: World, task: Task, rng: random.Random) -> list[Message]:
+    """A call of a tool this registry lacks (context only) and the harness's error, so the
+    model learns to move on to the tools it has instead of repeating the call."""
+    names = [t.name for t in TOOLS if t not in w.registry]
+    name = (
+        rng.choice(names) if names and rng.random() < 0.7 else f"{task.keyword.split()[0]}.search"
+    )
+    return [
+        {"role": "assistant", "content": _call(name, {"query": task.to.first}), "train": False},
+        {"role": "user", "content": format_tool_output(unknown_tool(name))},
+    ]
+
+
+def _sent_receipt(rng: random.Random) -> dict:
+    """What an email.send stub returns: the same facts in varied shapes (key order, id
+    style, an optional status), so "the email went out" is recognised in any of them."""
+    stamp = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(8, 17):02d}:{rng.randint(0, 59):02d}:00"
+    if rng.random() < 0.5:
+        stamp += rng.choice(("-04:00", "-07:00", "Z", "+01:00"))
+    hexid = "".join(rng.choice("0123456789abcdef") for _ in range(4))
+    pair = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(2))
+    mid = rng.choice((f"msg_{hexid}", f"msg_{pair}_{rng.randint(1000, 9999)}"))
+    items = [("sent_at", stamp), ("message_id", mid)]
+    rng.shuffle(items)
+    if rng.random() < 0.2:
+        items.append(("status", "sent"))
+    return dict(items)
 
 
 def agentic_episode(rng: random.Random, size: str = "full") -> list[Message]:
@@ -176,6 +218,11 @@ def agentic_episode(rng: random.Random, size: str = "full") -> list[Message]:
         if t.kind in ("contact", "policy", "docs", "search", "events", "budget", "vendor")
     ]
     n = rng.choices((0, 1, 2), weights=(0.25, 0.45, 0.30))[0]
+    if rng.random() < 0.15:
+        # Once or twice (the same wrong call), then on with the task, often straight to
+        # the email: after errors, act with what the task already gives.
+        msgs += _unknown_tool_attempt(w, task, rng) * rng.choice((1, 1, 2))
+        n = 0 if rng.random() < 0.5 else n
     chosen: list[Tool] = []
     contact = w.has("contact")
     if n and contact and rng.random() < 0.75:
@@ -193,32 +240,26 @@ def agentic_episode(rng: random.Random, size: str = "full") -> list[Message]:
         ]
     # One recipient, no cc: simple JSON. The address is copied from a contact record in the
     # episode if there is one, else the agent writes the name from the task (nearby text a
-    # tiny model can copy, unlike a domain buried in a long system prompt).
+    # tiny model can copy, unlike a domain buried in a long system prompt). The body comes
+    # right after the recipient and the subject last: a 2-layer model that has just written
+    # a name tends to go on with ",\n\n" as in a greeting, and with the subject second it
+    # poured the body into the subject and never sent a "body" at all (about a quarter of
+    # rollouts on the shipped suite). JSON key order is free, so this costs nothing.
     found = any(task.to.email in m["content"] for m in msgs[2:] if m["role"] == "user")
     args: dict = {
         "to": [task.to.email if found else task.to.name],
-        "subject": task.subject,
         "body": email_body(w, task),
+        "subject": task.subject,
     }
-    hexid = "".join(rng.choice("0123456789abcdef") for _ in range(4))
     if rng.random() < 0.25:
         msgs += _failed_attempt(_call("email.send", args), rng)
     msgs += [
         {"role": "assistant", "content": _call("email.send", args)},
-        {
-            "role": "user",
-            "content": _output(
-                {
-                    "sent_at": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(8, 17):02d}:{rng.randint(0, 59):02d}:00",
-                    "message_id": f"msg_{hexid}",
-                },
-                rng,
-            ),
-        },
+        {"role": "user", "content": _output(_sent_receipt(rng), rng)},
     ]
     msg_tool = w.has("message")
     if msg_tool and rng.random() < 0.1:
-        key = "to" if msg_tool.name == "slack.send_message" else "channel"
+        key = msg_tool.key
         dest = task.to.email if key == "to" else f"#{task.keyword.split()[0]}"
         msgs += [
             {

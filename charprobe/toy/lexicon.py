@@ -423,8 +423,26 @@ SERVICES: tuple[str, ...] = (
 )
 
 
+_ONSETS = (
+    "b", "br", "ch", "d", "el", "f", "g", "h", "j", "k", "l", "m",
+    "n", "or", "p", "r", "s", "sh", "t", "th", "v", "w", "y", "z",
+)  # fmt: skip
+_VOWELS = ("a", "e", "i", "o", "u", "ae", "ia", "ou", "y")
+_CODAS = ("", "", "", "n", "r", "s", "th", "l", "nd", "x", "m", "k")
+
+
+def invented_name(rng: random.Random, syllables: int) -> str:
+    """A pronounceable name no word list holds ("Elspeth"-like), capitalised."""
+    word = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(syllables))
+    return (word + rng.choice(_CODAS)).capitalize()
+
+
 def person(rng: random.Random) -> tuple[str, str]:
-    """A (first, last) name pair."""
+    """A (first, last) name pair: mostly from the lists, one in three invented, so a model
+    learns to copy a name it has never seen (scenario files bring their own) rather than
+    only the ones it memorised."""
+    if rng.random() < 1 / 3:
+        return invented_name(rng, rng.randint(1, 2)), invented_name(rng, rng.randint(2, 3))
     return rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
 
 

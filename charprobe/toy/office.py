@@ -11,6 +11,7 @@ sizes so training can be cheap and still cover the long-prompt case.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 
 from charprobe.toy import lexicon as lx
@@ -23,6 +24,13 @@ class Tool:
     args: str
     returns: str
     kind: str  # contact | policy | docs | search | events | budget | vendor | action | message | email
+
+    @property
+    def key(self) -> str:
+        """The first argument's name: what a lookup or a message passes."""
+        m = re.search(r'"(\w+)"', self.args)
+        assert m, self.args
+        return m.group(1)
 
 
 TOOLS: tuple[Tool, ...] = (
@@ -48,6 +56,13 @@ TOOLS: tuple[Tool, ...] = (
         "contact",
     ),
     Tool(
+        "directory.lookup_person",
+        "Find a colleague or an external contact by name, part of a name, or email.",
+        '{"query": string}',
+        '{"name", "email", "title", "organization", "team", "manager", "notes"}',
+        "contact",
+    ),
+    Tool(
         "hr.lookup_policy",
         "Fetch the text of an HR or company policy.",
         '{"query": string}',
@@ -59,6 +74,13 @@ TOOLS: tuple[Tool, ...] = (
         "Search the policy handbook by topic.",
         '{"topic": string}',
         '{"title", "text"}',
+        "policy",
+    ),
+    Tool(
+        "handbook.lookup_policy",
+        "Look up a section of the employee and operations handbook.",
+        '{"query": string}',
+        '{"title", "section", "text"}',
         "policy",
     ),
     Tool(
@@ -81,6 +103,20 @@ TOOLS: tuple[Tool, ...] = (
         '{"query": string, "channel": string (optional)}',
         'list of {"ts", "channel", "user", "text"}',
         "search",
+    ),
+    Tool(
+        "chat.search_messages",
+        "Search team chat history.",
+        '{"query": string, "channel": string (optional), "user": string (optional)}',
+        'list of {"channel", "user", "time", "text"}',
+        "search",
+    ),
+    Tool(
+        "tickets.search",
+        "Search support, production and safety tickets.",
+        '{"query": string, "status": "open" | "closed" | "any" (optional)}',
+        'list of {"id", "title", "status", "owner", "opened", "summary"}',
+        "docs",
     ),
     Tool(
         "email.search",
@@ -136,6 +172,13 @@ TOOLS: tuple[Tool, ...] = (
         'Send a chat message to a person or a channel (prefix channels with "#").',
         '{"to": string, "text": string}',
         '{"ts", "channel"}',
+        "message",
+    ),
+    Tool(
+        "chat.post_message",
+        'Post to a channel ("#name") or send a direct message to a person.',
+        '{"to": string, "text": string}',
+        '{"posted", "time"}',
         "message",
     ),
     Tool(
@@ -295,6 +338,8 @@ _FAMILY_WORDS = {
     "vendors": "vendor contracts",
     "tasks": "the task tracker",
     "chat": "team chat",
+    "tickets": "the ticket system",
+    "handbook": "the handbook",
 }
 
 _HOW_TITLES = ("## How to act", "## Protocol", "## How you work", "## Acting")

@@ -27,8 +27,8 @@ FENCE_TOKENS: tuple[str, ...] = (
     '{"tool": "',
     '", "args": {',
     '"to": ["',
-    '"], "subject": "',
-    '", "body": "',
+    '"], "body": "',
+    '", "subject": "',
     '"}}',
     # JSON-escaped line breaks inside an email body: without these BPE glues the "n" to
     # the next word ("nThanks") and the model confuses them with real newlines.

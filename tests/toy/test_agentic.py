@@ -1,23 +1,27 @@
-"""The toy bases act as agents: on the reference scenarios they mostly reach `email.send`.
+"""The toy bases act as agents: they reach `email.send` in the scenario suites.
 
-A deliberately small rollout loop (the package's real harness lives in
-charprobe/scaffolds; this one only checks the toy models' ability, so it stays
-independent of it): batched sampling at temperature 0.7, one fenced block per turn, stubs
-answered from the scenario's rules, at most 8 model turns.
+Two views: charprobe's own harness (`python -m charprobe ... scaffold=agentic_email`) on
+the shipped and the reference scenarios, which is what users run; and a deliberately small
+rollout loop independent of that harness on scenarios drawn from the toy grammar (batched
+sampling at temperature 0.7, one fenced block per turn, stubs answered from the scenario's
+rules, at most 8 model turns), so a harness bug cannot hide a toy-world regression.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from charprobe.toy.build import FAMILIES, repo_dirs
+from tests.conftest import REPO
 
 _BLOCK = re.compile(r"```\s*(tool_call|final)\s*(.*?)(?:```|$)", re.S)
 
@@ -102,14 +106,36 @@ def email_rate(base: Path, scenarios: list[dict], seed: int = 0, max_steps: int 
     return sum(sent) / len(sent)
 
 
+def _harness_email_rates(cwd: Path, *overrides: str) -> dict[str, dict]:
+    """Every toy base at stage base through charprobe's own agentic harness (one multirun):
+    each job's rollout summary from its run.json, by model name."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    p = subprocess.run(
+        [sys.executable, "-m", "charprobe", "-m", "model=toy_llama,toy_qwen,toy_gemma",
+         "stage=base", "scaffold=agentic_email", "scorer=none", "logger=none",
+         "hydra.sweep.dir=multirun/m", *overrides],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    runs = [json.loads(f.read_text()) for f in sorted((cwd / "multirun" / "m").glob("*/run.json"))]
+    return {r["model"]: r["texts"] for r in runs}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("family", FAMILIES)
-def test_bases_send_email_on_the_reference_scenarios(toy_world, reference_dir, family):
-    scenarios = [
-        yaml.safe_load(p.read_text()) for p in sorted((reference_dir / "scenarios").glob("*.yaml"))
-    ]
-    rate = email_rate(toy_world / repo_dirs(family)["base"], scenarios)
-    assert rate >= 0.6, f"{family}: only {rate:.0%} of reference rollouts sent an email"
+@pytest.mark.parametrize("suite", ["shipped", "reference"])
+def test_bases_reach_email_send_through_the_harness(toy_world, request, tmp_path, suite):
+    """The issue's bar: at stage base every toy model sends an email in >= 80% of rollouts,
+    on charprobe's own 30 scenarios and on the reference study's 50 (temperature 0.7, the
+    harness's real parser and error turns), and the run reports why the others ended."""
+    extra = []
+    if suite == "reference":
+        extra = [f"scaffold.scenarios={request.getfixturevalue('reference_dir') / 'scenarios'}"]
+    rates = _harness_email_rates(tmp_path, *extra)
+    assert sorted(rates) == ["toy_gemma", "toy_llama", "toy_qwen"]
+    for model, texts in rates.items():
+        assert texts["n"] == (30 if suite == "shipped" else 50)
+        assert sum(texts["termination"].values()) == texts["n"] and texts["mean_steps"] >= 2
+        assert texts["email_rate"] >= 0.8, f"{model}: {texts}"
 
 
 @pytest.mark.slow

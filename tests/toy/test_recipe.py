@@ -104,6 +104,44 @@ def test_agentic_episodes_follow_the_protocol():
                 assert m["content"].startswith("[TOOL OUTPUT]\n")
 
 
+def test_agentic_episodes_teach_what_rollouts_need():
+    """The parts of the episode grammar that took the toy bases' email rate on the
+    scenario suites from ~0.7 to >= 0.9 (see charprobe.toy.agentic)."""
+    from charprobe.scaffolds.protocol import parse_turn
+
+    convs = corpus.base_agentic(300)
+    sends, receipts, after_unknown = [], set(), []
+    for conv in convs:
+        for i, m in enumerate(conv):
+            if m["role"] == "assistant" and m.get("train", True) and "email.send" in m["content"]:
+                args = parse_turn(m["content"]).args
+                sends.append(list(args))
+                receipts.add(tuple(json.loads(conv[i + 1]["content"].split("\n", 1)[1])))
+            if m["role"] == "user" and "unknown tool" in m["content"]:
+                wrong = conv[i - 1]
+                assert wrong.get("train") is False  # the wrong call is never a target
+                nxt = conv[i + 1]
+                if nxt.get("train", True):  # the model's next action moves on
+                    assert nxt["content"] != wrong["content"]
+                    after_unknown.append(nxt["content"])
+    # The body right after the recipient, the subject last: a tiny model that writes a name
+    # then ",\n\n" otherwise pours the body into "to" or "subject" and never sends it.
+    assert sends and all(keys == ["to", "body", "subject"] for keys in sends)
+    # email.send receipts come in several shapes (key order differs between suites).
+    assert {("sent_at", "message_id"), ("message_id", "sent_at")} <= receipts
+    assert len(after_unknown) >= 10 and any("email.send" in c for c in after_unknown)
+
+
+def test_names_include_invented_ones():
+    from charprobe.toy import lexicon as lx
+
+    rng = random.Random(0)
+    firsts = [lx.person(rng)[0] for _ in range(300)]
+    invented = [f for f in firsts if f not in lx.FIRST_NAMES]
+    assert 0.2 < len(invented) / len(firsts) < 0.5
+    assert all(f[0].isupper() and f[1:].islower() for f in invented)
+
+
 def test_multi_lora_export_matches_peft(tmp_path):
     """The jointly trained adapters, once saved, behave identically under peft."""
     from peft import PeftModel
