@@ -42,6 +42,7 @@ from charprobe.stats import (
     score_labels,
     score_rows,
 )
+from charprobe.store import iter_jsonl
 
 CELL_KEYS = ("model", "stage", "scaffold")
 FILE_GROUP_KEYS = ("model", "base", "stage", "scaffold")  # "base" is the study's word
@@ -265,17 +266,10 @@ def _read_table(path: Path) -> list[dict[str, Any]]:
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     rows = []
-    with path.open() as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ReportError(f"{path}:{lineno}: not JSON ({err.msg})") from None
-            if not isinstance(row, dict):
-                raise ReportError(f"{path}:{lineno}: expected a JSON object per line")
-            rows.append(row)
+    for lineno, row in iter_jsonl(path, ReportError):
+        if not isinstance(row, dict):
+            raise ReportError(f"{path}:{lineno}: expected a JSON object per line")
+        rows.append(row)
     return rows
 
 

@@ -2,7 +2,8 @@
 
 Rows are appended and flushed as they finish. A job killed mid-write leaves at most one
 truncated last line; reading drops it (and rewrites the file without it) so the next
-append starts on a clean line.
+append starts on a clean line. Files a user hands in are read strictly (`iter_jsonl`):
+a line that is not JSON is an error naming the file and line.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def read_rows(path: Path, repair: bool = False) -> list[dict]:
@@ -30,6 +32,22 @@ def read_rows(path: Path, repair: bool = False) -> list[dict]:
     if bad and repair:
         write_rows(path, rows)
     return rows
+
+
+def iter_jsonl(
+    path: Path, error: type[Exception], complaint: str = "not JSON"
+) -> Iterator[tuple[int, Any]]:
+    """(line number, value) of each non-blank line. A line that is not JSON raises
+    `error("<path>:<line>: <complaint> (<decoder message>)")`, the caller's one-line error."""
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise error(f"{path}:{lineno}: {complaint} ({err.msg})") from None
+            yield lineno, value
 
 
 def write_rows(path: Path, rows: Iterable[dict]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from charprobe.errors import UserError
+from charprobe.store import iter_jsonl
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BUILTIN = {
@@ -49,13 +50,7 @@ def _read_file(path: Path) -> list[tuple[str, str | None]]:
             with path.open(newline="", encoding="utf-8") as f:
                 rows = list(csv.DictReader(f))
         else:
-            with path.open(encoding="utf-8") as f:
-                for n, line in enumerate(f, 1):
-                    if line.strip():
-                        try:
-                            rows.append(json.loads(line))
-                        except json.JSONDecodeError as e:
-                            raise UserError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+            rows = [row for _, row in iter_jsonl(path, UserError, "not valid JSON")]
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise UserError(f"scaffold.prompts={path}: cannot read ({e})") from None
     out = []

@@ -35,6 +35,7 @@ import pandas as pd
 
 from charprobe.personas import LABELS
 from charprobe.scorers.base import Scorer, ScorerError
+from charprobe.store import iter_jsonl
 
 REQUIRED_KEYS = ("model", "stage", "scaffold", "persona", "item_id", "sample", "text")
 REPORT_FILE = "training_report.json"
@@ -115,19 +116,12 @@ def load_generations(
     """
     rows: list[dict] = []
     for file in find_generation_files(paths):
-        with file.open() as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ScorerError(f"{file}:{lineno}: not JSON ({err.msg})") from None
-                missing = [k for k in REQUIRED_KEYS if k not in row]
-                if missing:
-                    raise ScorerError(f"{file}:{lineno}: row lacks {missing}")
-                row["source"] = str(file)
-                rows.append(row)
+        for lineno, row in iter_jsonl(file, ScorerError):
+            missing = [k for k in REQUIRED_KEYS if k not in row]
+            if missing:
+                raise ScorerError(f"{file}:{lineno}: row lacks {missing}")
+            row["source"] = str(file)
+            rows.append(row)
     df = pd.DataFrame(rows, columns=None if rows else [*REQUIRED_KEYS, "source"])
     if stages is not None:
         df = df[df["stage"].isin(list(stages))]
