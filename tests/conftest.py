@@ -8,6 +8,9 @@ checkout.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 TINY_PERSONAS = ["sarcasm", "humor", "poeticism"]
+
+
+def run_charprobe(cwd: Path, *args: str, module: str = "charprobe", check: bool = True,
+                  timeout: int = 900) -> subprocess.CompletedProcess:
+    """`python -m <module> ARGS` in `cwd` as a user runs it: this checkout importable, W&B
+    offline (never the network), Hydra's one-line errors. With `check`, a non-zero exit
+    fails the test with the tail of stderr."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0"}
+    p = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert p.returncode == 0, p.stderr[-4000:]
+    return p
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from charprobe.store import read_rows
-from tests.conftest import REPO, TINY_PERSONAS
+from tests.conftest import REPO, TINY_PERSONAS, run_charprobe
 
 
 def _prompts(path: Path, n: int) -> Path:
@@ -25,13 +25,8 @@ def _prompts(path: Path, n: int) -> Path:
 
 
 
-def _run(cwd: Path, *args: str, check=True, **kw) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HYDRA_FULL_ERROR": "0"}
-    p = subprocess.run([sys.executable, "-m", "charprobe", *args], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=300, **kw)
-    if check and p.returncode != 0:
-        raise AssertionError(p.stderr[-3000:])
-    return p
+def _run(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run_charprobe(cwd, *args, check=check, timeout=300)
 
 
 def _tiny(hub: Path, stage: str) -> list[str]:

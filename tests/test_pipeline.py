@@ -5,29 +5,16 @@ persona signal recovered by both scorers."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from charprobe.store import read_rows
-from tests.conftest import REPO, TINY_PERSONAS
+from tests.conftest import TINY_PERSONAS, run_charprobe
 from tests.scorers.synthetic import make_corpus
 from tests.test_tracking import summary_of
 
 SCAFFOLDS = ["chat", "chat_email", "agentic_email"]
-
-
-def _charprobe(cwd: Path, *args: str, module: str = "charprobe",
-               check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline"}
-    p = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=900)
-    if check:
-        assert p.returncode == 0, p.stderr[-4000:]
-    return p
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +33,7 @@ def sweep(tiny_hub, tfidf_dir, tmp_path_factory) -> Path:
     """`-m model=llama stage=base,full` on the tiny hub: the sweeper adds every scaffold."""
     cwd = tmp_path_factory.mktemp("sweep")
     (cwd / "tiny-personas").symlink_to(tiny_hub / "adapters-a")  # the full stage's repo
-    _charprobe(
+    run_charprobe(
         cwd, "-m", "model=llama", f"model.path={tiny_hub / 'base'}",
         f"model.hub_prefix={cwd / 'tiny'}", "stage=base,full",
         f"persona.personas=[{','.join(TINY_PERSONAS)}]", "scaffold.items=2",
@@ -106,7 +93,7 @@ def test_sweep_report_and_wandb_runs_in_one_group(sweep):
 def test_rescore_changes_scores_without_generating(sweep, tmp_path):
     job = sweep / "5_llama-full-agentic_email"
     before = (job / "generations.jsonl").read_bytes()
-    _charprobe(sweep.parent.parent, str(job), "stats.no_email=error", "stats.n_boot=50",
+    run_charprobe(sweep.parent.parent, str(job), "stats.no_email=error", "stats.n_boot=50",
                module="charprobe.rescore")
     assert (job / "generations.jsonl").read_bytes() == before
     metrics = json.loads((job / "metrics.json").read_text())
@@ -122,7 +109,7 @@ def test_label_order_permuted_in_config_fails_loudly(sweep):
     job = sweep / "3_llama-full-chat"
     before = (job / "predictions.jsonl").read_bytes()
     swapped = [LABELS[1], LABELS[0], *LABELS[2:]]
-    p = _charprobe(sweep.parent.parent, str(job), f"scorer.labels=[{','.join(swapped)}]",
+    p = run_charprobe(sweep.parent.parent, str(job), f"scorer.labels=[{','.join(swapped)}]",
                    module="charprobe.rescore", check=False)
     assert p.returncode == 2 and "label order mismatch" in p.stderr, p.stderr[-2000:]
     assert "Traceback" not in p.stderr
@@ -144,7 +131,7 @@ def test_toy_full_stage_persona_is_recovered_by_both_scorers(toy_world, tmp_path
     for scorer in ("tfidf", "modernbert"):
         for stage in ("base", "full"):
             out = f"out-{scorer}-{stage}"
-            _charprobe(tmp_path, *common, f"scorer={scorer}", f"stage={stage}",
+            run_charprobe(tmp_path, *common, f"scorer={scorer}", f"stage={stage}",
                        f"hydra.run.dir={out}")
             f1[scorer, stage] = json.loads((tmp_path / out / "metrics.json").read_text())
     for scorer in ("tfidf", "modernbert"):

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from charprobe.toy.build import FAMILIES, repo_dirs
-from tests.conftest import REPO
+from tests.conftest import run_charprobe
 
 _BLOCK = re.compile(r"```\s*(tool_call|final)\s*(.*?)(?:```|$)", re.S)
 
@@ -109,14 +106,9 @@ def email_rate(base: Path, scenarios: list[dict], seed: int = 0, max_steps: int 
 def _harness_email_rates(cwd: Path, *overrides: str) -> dict[str, dict]:
     """Every toy base at stage base through charprobe's own agentic harness (one multirun):
     each job's rollout summary from its run.json, by model name."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    p = subprocess.run(
-        [sys.executable, "-m", "charprobe", "-m", "model=toy_llama,toy_qwen,toy_gemma",
-         "stage=base", "scaffold=agentic_email", "scorer=none", "logger=none",
-         "hydra.sweep.dir=multirun/m", *overrides],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
-    )
-    assert p.returncode == 0, p.stderr[-3000:]
+    run_charprobe(cwd, "-m", "model=toy_llama,toy_qwen,toy_gemma", "stage=base",
+                  "scaffold=agentic_email", "scorer=none", "logger=none",
+                  "hydra.sweep.dir=multirun/m", *overrides)
     runs = [json.loads(f.read_text()) for f in sorted((cwd / "multirun" / "m").glob("*/run.json"))]
     return {r["model"]: r["texts"] for r in runs}
 
