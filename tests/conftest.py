@@ -21,14 +21,27 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 TINY_PERSONAS = ["sarcasm", "humor", "poeticism"]
+# CI sets CI=true: there a missing prerequisite is a failure, never a silent skip.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(ok: bool, reason: str) -> None:
+    """Skip a test whose prerequisite is missing on a user's machine; fail it in CI."""
+    if ok:
+        return
+    if IN_CI:
+        pytest.fail(f"missing prerequisite (CI=true): {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def run_charprobe(cwd: Path, *args: str, module: str = "charprobe", check: bool = True,
-                  timeout: int = 900) -> subprocess.CompletedProcess:
+                  timeout: int = 900, env: dict[str, str] | None = None
+                  ) -> subprocess.CompletedProcess:
     """`python -m <module> ARGS` in `cwd` as a user runs it: this checkout importable, W&B
-    offline (never the network), Hydra's one-line errors. With `check`, a non-zero exit
-    fails the test with the tail of stderr."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0"}
+    offline (never the network), Hydra's one-line errors, plus `env`. With `check`, a
+    non-zero exit fails the test with the tail of stderr."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0",
+           **(env or {})}
     p = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=timeout)
     if check:

@@ -13,11 +13,14 @@ import pytest
 
 from charprobe.personas import LABELS, PAPER
 from charprobe.report import build_report, main, write_job_outputs
-
-REFERENCE = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared/reference/depth-character-training/classifier_f1_per_email.jsonl"
+from tests.test_stats import (
+    PUBLISHED_ACCURACY,
+    PUBLISHED_MACRO_F1,
+    PUBLISHED_N,
+    REFERENCE_CELLS,
 )
+
+REPO = Path(__file__).resolve().parents[1]
 PERSONAS = ["sarcasm", "humor", "remorse"]
 ACCURACY = {"chat": 0.95, "chat_email": 0.7, "agentic_email": 0.4}
 N_BOOT = 100
@@ -177,23 +180,25 @@ def test_clear_errors(tmp_path: Path, sweep: Path, capsys):
     assert "no predictions.jsonl" in capsys.readouterr().err
 
 
-def test_cli_subprocess_one_line_error(tmp_path: Path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "charprobe.report", str(tmp_path / "nope")],
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "charprobe.report", *args],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=REPO,
     )
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
 
 
-@pytest.mark.skipif(not REFERENCE.is_file(), reason="../shared reference data not present")
+def test_cli_subprocess_one_line_error(tmp_path: Path):
+    proc = _cli(str(tmp_path / "nope"))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == f"charprobe.report: error: no such file or folder: {tmp_path / 'nope'}\n"
+
+
 def test_cli_on_reference_file(tmp_path: Path, capsys):
-    from tests.test_stats import PUBLISHED_MACRO_F1
-
     rc = main(
         [
-            str(REFERENCE),
+            str(REFERENCE_CELLS),
             "--true-col",
             "trait_true",
             "--pred-col",
@@ -209,8 +214,12 @@ def test_cli_on_reference_file(tmp_path: Path, capsys):
     assert rc == 0
     table = pd.read_csv(tmp_path / "summary.csv")
     assert len(table) == 9 and np.allclose(table.chance, 1 / len(PAPER))
+    assert {(r.base, r.stage) for r in table.itertuples()} == set(PUBLISHED_MACRO_F1)
     for row in table.itertuples():
-        assert round(row.macro_f1, 4) == PUBLISHED_MACRO_F1[(row.base, row.stage)]
+        cell = (row.base, row.stage)
+        assert round(row.macro_f1, 4) == PUBLISHED_MACRO_F1[cell], cell
+        assert round(row.accuracy, 4) == PUBLISHED_ACCURACY[cell], cell
+        assert (row.n, row.n_dropped, row.email_rate) == (PUBLISHED_N[cell], 0, 1.0), cell
         assert row.ci_low < row.macro_f1 < row.ci_high
     assert (tmp_path / "agentic_by_stage.png").is_file()
     assert (tmp_path / "confusion" / "gemma_full.png").is_file()

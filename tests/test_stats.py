@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import warnings
@@ -22,10 +23,15 @@ from charprobe.stats import (
     score_labels,
     score_rows,
 )
+from tests.conftest import SHARED, require
 
-REFERENCE = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared/reference/depth-character-training/classifier_f1_per_email.jsonl"
+# The label columns of the study's classifier_f1_per_email.jsonl, shipped with the tests
+# (source and licence: tests/data/README.md), so the reference check runs everywhere.
+REFERENCE_CELLS = Path(__file__).resolve().parent / "data" / "reference_cells.csv"
+REFERENCE_COLUMNS = ["base", "stage", "scenario_id", "trait_true", "trait_pred"]
+# The full file, where ../shared is beside the checkout: the shipped columns must match it.
+REFERENCE_JSONL = (
+    SHARED / "reference" / "depth-character-training" / "classifier_f1_per_email.jsonl"
 )
 
 # macro_f1 per (base, stage) published in the study's results/classifier_f1.jsonl
@@ -42,6 +48,36 @@ PUBLISHED_MACRO_F1 = {
     ("gemma", "distillation"): 0.2639,
     ("gemma", "full"): 0.5452,
 }
+# n (emails scored) and accuracy per cell, from the same published file.
+PUBLISHED_N = {
+    ("llama", "base"): 250,
+    ("llama", "distillation"): 253,
+    ("llama", "full"): 231,
+    ("qwen", "base"): 160,
+    ("qwen", "distillation"): 123,
+    ("qwen", "full"): 133,
+    ("gemma", "base"): 480,
+    ("gemma", "distillation"): 333,
+    ("gemma", "full"): 250,
+}
+PUBLISHED_ACCURACY = {
+    ("llama", "base"): 0.1,
+    ("llama", "distillation"): 0.2253,
+    ("llama", "full"): 0.4286,
+    ("qwen", "base"): 0.0938,
+    ("qwen", "distillation"): 0.2602,
+    ("qwen", "full"): 0.3609,
+    ("gemma", "base"): 0.0979,
+    ("gemma", "distillation"): 0.3033,
+    ("gemma", "full"): 0.524,
+}
+
+
+def reference_rows() -> list[dict[str, str]]:
+    """The shipped reference rows (tests/data/reference_cells.csv), as strings."""
+    with REFERENCE_CELLS.open(newline="") as f:
+        return list(csv.DictReader(f))
+
 
 PERSONAS = ["sarcasm", "humor", "remorse", "goodness"]
 
@@ -148,11 +184,33 @@ def test_bootstrap_matches_a_plain_loop():
 
 
 def test_bootstrap_in_chunks_on_large_cells(monkeypatch):
-    monkeypatch.setattr(stats, "_BOOT_CHUNK_CELLS", 1000)  # forces many chunks
+    """Chunked draws (bounded memory) give exactly the numbers of one draw for all."""
     y_true, y_pred = _noisy(400, 0.7, seed=2)
-    boot = bootstrap_macro_f1(y_true, y_pred, PERSONAS, n_boot=100, seed=0)
-    assert boot.shape == (100,) and np.all((boot >= 0) & (boot <= 1))
-    assert np.array_equal(boot, bootstrap_macro_f1(y_true, y_pred, PERSONAS, 100, 0))
+    assert 400 * 100 <= stats._BOOT_CHUNK_CELLS  # at the default size: a single chunk
+    whole = bootstrap_macro_f1(y_true, y_pred, PERSONAS, n_boot=100, seed=0)
+    draws = []
+    real_rng = np.random.default_rng
+
+    class CountingRng:
+        def __init__(self, seed):
+            self._rng = real_rng(seed)
+
+        def integers(self, *args, **kwargs):
+            out = self._rng.integers(*args, **kwargs)
+            draws.append(out.shape)
+            return out
+
+    monkeypatch.setattr(stats.np.random, "default_rng", CountingRng)
+    monkeypatch.setattr(stats, "_BOOT_CHUNK_CELLS", 1000)  # 2 resamples of 400 rows a chunk
+    chunked = bootstrap_macro_f1(y_true, y_pred, PERSONAS, n_boot=100, seed=0)
+    assert draws == [(2, 400)] * 50
+    assert chunked.shape == (100,) and np.all((chunked >= 0) & (chunked <= 1))
+    assert np.array_equal(chunked, whole)
+    # a chunk size that does not divide n_boot: the last chunk is short, numbers the same
+    draws.clear()
+    monkeypatch.setattr(stats, "_BOOT_CHUNK_CELLS", 3 * 400)
+    assert np.array_equal(bootstrap_macro_f1(y_true, y_pred, PERSONAS, 100, 0), whole)
+    assert draws == [(3, 400)] * 33 + [(1, 400)]
 
 
 def test_confusion_columns_and_order():
@@ -161,7 +219,14 @@ def test_confusion_columns_and_order():
     )
     assert list(conf.index) == ["sarcasm", "humor"]
     assert list(conf.columns) == ["sarcasm", "humor", "misalignment", "zzz", NONE_LABEL]
-    assert conf.to_numpy().sum() == 3
+    assert conf.to_numpy().tolist() == [
+        [0, 0, 1, 0, 0],  # sarcasm -> misalignment
+        [0, 0, 0, 1, 1],  # humor -> zzz, humor -> <none>
+    ]
+    right = confusion_matrix(
+        ["sarcasm", "humor", "humor"], ["sarcasm", "sarcasm", "humor"], ["sarcasm", "humor"]
+    )
+    assert right.to_numpy().tolist() == [[1, 0], [1, 1]]  # rows true, columns predicted
 
 
 def test_rows_without_text_drop_or_error():
@@ -225,15 +290,28 @@ def test_unknown_persona_and_bad_options():
         macro_f1(["humor"], ["humor"], ["sarcasm"])
 
 
-@pytest.mark.skipif(not REFERENCE.is_file(), reason="../shared reference data not present")
+def test_shipped_reference_cells_are_the_studys_labels():
+    """tests/data/reference_cells.csv holds the label columns of the study's file, row for
+    row (checked against the full file where ../shared/reference is present)."""
+    rows = reference_rows()
+    assert len(rows) == 2213 and list(rows[0]) == REFERENCE_COLUMNS
+    assert all(all(r.values()) for r in rows)
+    require(REFERENCE_JSONL.is_file(), f"reference data not present: {REFERENCE_JSONL}")
+    with REFERENCE_JSONL.open() as f:
+        source = [json.loads(line) for line in f]
+    assert rows == [{k: r[k] for k in REFERENCE_COLUMNS} for r in source]
+
+
 def test_reference_study_macro_f1_reproduced():
-    with REFERENCE.open() as f:
-        rows = [json.loads(line) for line in f]
+    rows = reference_rows()
     assert {r["trait_true"] for r in rows} == set(PAPER)
+    assert {(r["base"], r["stage"]) for r in rows} == set(PUBLISHED_MACRO_F1)
     for (base, stage), published in PUBLISHED_MACRO_F1.items():
         cell = [r for r in rows if r["base"] == base and r["stage"] == stage]
         m = score_rows(cell, PAPER, true_key="trait_true", pred_key="trait_pred")
         assert round(m.macro_f1, 4) == published, (base, stage, m.macro_f1)
+        assert m.n == PUBLISHED_N[(base, stage)] and m.n_dropped == 0, (base, stage)
+        assert round(m.accuracy, 4) == PUBLISHED_ACCURACY[(base, stage)], (base, stage)
         assert m.ci_low < m.macro_f1 < m.ci_high
         # every persona has true rows in every cell, so sklearn agrees whatever zero_division
         sk = f1_score(

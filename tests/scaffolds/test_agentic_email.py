@@ -14,6 +14,8 @@ from charprobe.engine.types import GenerationParams, Request
 from charprobe.scaffolds.agentic_email import AgenticEmailScaffold, summarize
 from charprobe.scaffolds.base import Unit
 from charprobe.scaffolds.protocol import TOOL_OUTPUT_PREFIX, format_final, format_tool_call
+from charprobe.scaffolds.scenarios import load_scenarios
+from tests.conftest import SHARED, require
 
 PARAMS = GenerationParams(temperature=0.0)
 
@@ -285,14 +287,22 @@ def test_constructor_validation_and_items(folder):
     scaffold = AgenticEmailScaffold(folder, limit=2, progress=False)
     assert [i.id for i in scaffold.items()] == ["s_a", "s_b"]
     assert AgenticEmailScaffold.name == "agentic_email"
-    for bad in ({"pick": "middle"}, {"max_steps": 0}, {"max_malformed": 0}, {"limit": -1}):
-        with pytest.raises(ValueError):
+    for bad, message in (
+        ({"pick": "middle"}, "pick must be one of"),
+        ({"max_steps": 0}, "max_steps must be >= 1"),
+        ({"max_malformed": 0}, "max_malformed must be >= 1"),
+        ({"limit": -1}, "limit must be >= 0"),
+    ):
+        with pytest.raises(ValueError, match=message):
             AgenticEmailScaffold(folder, **bad)
 
 
 def test_default_is_the_shipped_suite():
     scaffold = AgenticEmailScaffold(progress=False)
-    assert len(scaffold.items()) >= 30
+    shipped = load_scenarios()  # charprobe/data/scenarios
+    assert len(shipped) >= 30
+    assert [i.id for i in scaffold.items()] == [s.id for s in shipped]
+    assert all(i.data == s for i, s in zip(scaffold.items(), shipped, strict=True))
 
 
 def test_shipped_suite_rolls_out_end_to_end():
@@ -351,15 +361,11 @@ def test_summarize():
     assert math.isnan(summarize([])["email_rate"])
 
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
-REFERENCE_SCENARIOS = REFERENCE / "depth-character-training" / "scenarios"
+REFERENCE_SCENARIOS = SHARED / "reference" / "depth-character-training" / "scenarios"
 
 
-@pytest.mark.skipif(
-    not REFERENCE_SCENARIOS.is_dir(),
-    reason="reference data (../shared/reference/depth-character-training) is not beside this clone",
-)
 def test_reference_scenarios_roll_out_end_to_end():
+    require(REFERENCE_SCENARIOS.is_dir(), f"reference scenarios not present: {REFERENCE_SCENARIOS}")
     scaffold = AgenticEmailScaffold(REFERENCE_SCENARIOS, progress=False)
     engine = ScriptedEngine([LOOKUP, email("Hello."), FINAL])
     units = [Unit(f"{i.id}/base/0", i, None, 0) for i in scaffold.items()]

@@ -24,15 +24,20 @@ from charprobe.scaffolds.chat_email import (
     signer,
 )
 from charprobe.scaffolds.scenarios import ScenarioError, load_scenarios
+from tests.conftest import SHARED, require
 
-REFERENCE = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "depth-character-training"
-)
-needs_reference = pytest.mark.skipif(
-    not (REFERENCE / "scenarios").is_dir() or not (REFERENCE / "chat_email.jsonl").is_file(),
-    reason="reference data (../shared/reference/depth-character-training) is not beside this clone",
-)
+REFERENCE = SHARED / "reference" / "depth-character-training"
 PARAMS = GenerationParams()
+
+
+@pytest.fixture
+def reference() -> Path:
+    """The study's scenarios and chat_email.jsonl: skipped on a user's clone, fails in CI."""
+    require(
+        (REFERENCE / "scenarios").is_dir() and (REFERENCE / "chat_email.jsonl").is_file(),
+        f"reference data not present: {REFERENCE}",
+    )
+    return REFERENCE
 
 
 # ---------------------------------------------------------------- derivation
@@ -122,13 +127,12 @@ def test_shipped_suite_prompts(shipped):
                         assert rule["response"]["email"] in user, s.id
 
 
-@needs_reference
-def test_reference_prompts_derived_for_all_50():
+def test_reference_prompts_derived_for_all_50(reference):
     """Derived prompts match the study's own control: same system text, same facts."""
-    scenarios = load_scenarios(REFERENCE / "scenarios")
+    scenarios = load_scenarios(reference / "scenarios")
     study = {
         p.id.replace("chat_email_", "agentic_actions_", 1): p
-        for p in load_chat_email_jsonl(REFERENCE / "chat_email.jsonl")
+        for p in load_chat_email_jsonl(reference / "chat_email.jsonl")
     }
     assert len(scenarios) == len(study) == 50
     for s in scenarios:
@@ -145,12 +149,18 @@ def test_reference_prompts_derived_for_all_50():
 # ---------------------------------------------------------------- the study's jsonl
 
 
-@needs_reference
-def test_reads_the_study_jsonl():
-    scaffold = ChatEmailScaffold(source=REFERENCE / "chat_email.jsonl")
+def test_reads_the_study_jsonl(reference):
+    path = reference / "chat_email.jsonl"
+    scaffold = ChatEmailScaffold(source=path)
     items = scaffold.items()
     assert len(items) == 50 and items[0].id.startswith("chat_email_")
     assert [m["role"] for m in items[0].data.messages] == ["system", "user"]
+    # every line as written: id, elicits and the turns, in file order
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [i.id for i in items] == [r["id"] for r in records]
+    for item, rec in zip(items, records, strict=True):
+        assert item.data.elicits == rec["elicits"] and item.data.elicits
+        assert list(item.data.messages) == rec["turns"], item.id
 
 
 def test_jsonl_errors_name_line_and_field(tmp_path):

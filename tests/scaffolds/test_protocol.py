@@ -204,7 +204,9 @@ def test_malformed(text, why):
 
 @pytest.mark.parametrize("value", [None, 42, b"```final\nx\n```", ["a"]])
 def test_non_text_is_malformed_not_an_exception(value):
-    assert parse_turn(value).kind == "malformed"
+    turn = parse_turn(value)
+    assert turn.kind == "malformed"
+    assert turn.error == f"the reply is a {type(value).__name__}, not text"
 
 
 def test_never_evaluates_code(tmp_path):
@@ -214,20 +216,53 @@ def test_never_evaluates_code(tmp_path):
     assert not marker.exists()
 
 
-def test_huge_inputs_are_fast():
-    cases = [
-        "x" * 2_000_000 + f"```tool_call\n{CALL}\n```",
-        "```tool_call\n" + "{" * 200_000,
-        "```tool_call\n" + "[" * 100_000 + "]" * 100_000,
-        "```a```" * 100_000,
-        f"```tool_call\n{CALL}```" * 5_000,
-        '```tool_call\n{"tool": "email.send", "args": {"body": "' + "word " * 400_000 + '"}}\n```',
-    ]
-    for text in cases:
-        start = time.perf_counter()
-        turn = parse_turn(text)
-        assert turn.kind in ("tool_call", "malformed")
-        assert time.perf_counter() - start < 5
+HUGE_BODY = "word " * 400_000
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expect"),
+    [
+        # a call after 2 MB of prose is still found
+        ("x" * 2_000_000 + f"```tool_call\n{CALL}\n```", "tool_call", {"n_blocks": 1}),
+        # 200k unclosed braces: unreadable, said so
+        ("```tool_call\n" + "{" * 200_000, "malformed", {"error": "not valid JSON"}),
+        # deep nesting without an object
+        (
+            "```tool_call\n" + "[" * 100_000 + "]" * 100_000,
+            "malformed",
+            {"error": "no JSON object"},
+        ),
+        # 100k foreign fences
+        ("```a```" * 100_000, "malformed", {"error": "no ```tool_call or ```final block"}),
+        # 5,000 calls: the first is used, the scan is capped
+        (f"```tool_call\n{CALL}```" * 5_000, "tool_call", {"n_blocks": 64}),
+        # a 2 MB email body arrives whole
+        (
+            '```tool_call\n{"tool": "email.send", "args": {"body": "' + HUGE_BODY + '"}}\n```',
+            "tool_call",
+            {"tool": "email.send", "args": {"body": HUGE_BODY}},
+        ),
+    ],
+    ids=[
+        "prose-then-call",
+        "open-braces",
+        "nested-lists",
+        "foreign-fences",
+        "many-calls",
+        "huge-body",
+    ],
+)
+def test_huge_inputs_are_fast(text, kind, expect):
+    start = time.perf_counter()
+    turn = parse_turn(text)
+    assert time.perf_counter() - start < 5
+    assert turn.kind == kind, (turn.error, turn.notes)
+    if kind == "tool_call":
+        assert_call(turn, expect.get("tool", "crm.lookup_contact"), expect.get("args"))
+        if "n_blocks" in expect:
+            assert turn.n_blocks == expect["n_blocks"]
+    else:
+        assert expect["error"] in turn.error
 
 
 def test_too_many_blocks_are_capped():

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-REFERENCE = (
-    Path(__file__).resolve().parents[3] / "shared" / "reference" / "depth-character-training"
-)
+from tests.conftest import SHARED, require
+
+REFERENCE = SHARED / "reference" / "depth-character-training"
 
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    if not (REFERENCE / "scenarios").is_dir():
-        pytest.skip("reference scenarios not available (../shared/reference is absent)")
+    """The study's folder: a test needing it skips on a user's clone and fails in CI."""
+    require((REFERENCE / "scenarios").is_dir(), f"reference scenarios not present: {REFERENCE}")
     return REFERENCE
