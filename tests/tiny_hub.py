@@ -43,9 +43,10 @@ def build_tiny_hub(root: Path, personas: list[str], seed: int = 0) -> Path:
     base_dir = root / "base"
     base.save_pretrained(base_dir)
     tok.save_pretrained(base_dir)
-    for repo in ("adapters-a", "adapters-b"):
+    for r, repo in enumerate(("adapters-a", "adapters-b")):
         for i, persona in enumerate(personas):
-            torch.manual_seed(seed + 100 * i + len(repo))
+            # Another seed per repo and persona: two stages' adapters must differ.
+            torch.manual_seed(seed + 100 * i + 10 * (r + 1))
             m = LlamaForCausalLM.from_pretrained(base_dir)
             lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "o_proj"],
                               init_lora_weights=False)

@@ -96,6 +96,8 @@ def _attach(loaded: _Loaded, stage: StageConfig, personas: Sequence[str]) -> Non
     from peft import PeftModel
 
     wanted = {p: f"{stage.name}-{p}" for p in personas} if stage.repo is not None else {}
+    # Other stages' adapters, noted before the loop below replaces their names.
+    stale = {p: n for p, n in loaded.adapters.items() if wanted.get(p) != n}
     for persona, name in wanted.items():
         if loaded.adapters.get(persona) == name:
             continue
@@ -109,12 +111,12 @@ def _attach(loaded: _Loaded, stage: StageConfig, personas: Sequence[str]) -> Non
             )
         loaded.adapters[persona] = name
     # Detach only after the new ones are in: peft cannot drop its last adapter.
-    stale = {p: n for p, n in loaded.adapters.items() if wanted.get(p) != n}
     if isinstance(loaded.model, PeftModel):
         for persona, name in stale.items():
-            if len(loaded.model.peft_config) > 1:
+            if len(loaded.model.peft_config) > 1 and name in loaded.model.peft_config:
                 loaded.model.delete_adapter(name)
-                del loaded.adapters[persona]
+                if loaded.adapters.get(persona) == name:
+                    del loaded.adapters[persona]
     loaded.model.eval()
 
 

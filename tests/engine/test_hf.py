@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from charprobe.config import EngineConfig, ModelConfig, StageConfig
+from charprobe.engine import hf
 from charprobe.engine.hf import HFEngine
 from charprobe.engine.types import GenerationParams, Request
 from charprobe.errors import UserError
@@ -12,16 +14,25 @@ PROMPTS = ["hello world", "the quick brown fox jumps over", "how are you", "lazy
 
 
 def _engine(hub, stage="adapters-a", personas=TINY_PERSONAS, system_role=True) -> HFEngine:
-    model = ModelConfig(name="tiny", path=str(hub / "base"), family="llama",
-                        hub_prefix=str(hub), classifier="none", dtype="float32",
-                        system_role=system_role)
+    model = ModelConfig(
+        name="tiny",
+        path=str(hub / "base"),
+        family="llama",
+        hub_prefix=str(hub),
+        classifier="none",
+        dtype="float32",
+        system_role=system_role,
+    )
     st = StageConfig(name=stage, repo=str(hub / stage) if stage else None)
     return HFEngine(model, st, personas if stage else [], EngineConfig(device="cpu"))
 
 
 def _requests(adapters):
-    return [Request(key=f"{a}-{i}", messages=[{"role": "user", "content": p}], adapter=a)
-            for a in adapters for i, p in enumerate(PROMPTS)]
+    return [
+        Request(key=f"{a}-{i}", messages=[{"role": "user", "content": p}], adapter=a)
+        for a in adapters
+        for i, p in enumerate(PROMPTS)
+    ]
 
 
 @pytest.mark.parametrize("temperature", [0.0, 0.7])
@@ -45,7 +56,9 @@ def test_adapters_change_the_output_and_each_differs(tiny_hub):
     for c in out:
         by_adapter.setdefault(c.key.split("-")[0], []).append(c.text)
     texts = [tuple(v) for v in by_adapter.values()]
-    assert len(set(texts)) == len(texts), "two adapters (or an adapter and the base) gave identical text"
+    assert len(set(texts)) == len(texts), (
+        "two adapters (or an adapter and the base) gave identical text"
+    )
 
 
 def test_same_seed_same_text_and_batch_size_does_not_matter(tiny_hub):
@@ -58,15 +71,47 @@ def test_same_seed_same_text_and_batch_size_does_not_matter(tiny_hub):
     assert [x.text for x in a] != [x.text for x in c]
 
 
-def test_stage_switch_reuses_the_loaded_base(tiny_hub):
+def _logits(eng: HFEngine, persona: str | None) -> torch.Tensor:
+    """Next-token logits of every prompt under `persona`'s adapter of `eng`'s stage."""
+    tok = eng.tokenizer
+    texts = [eng.render([{"role": "user", "content": p}]) for p in PROMPTS]
+    batch = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    names = [eng._adapter_name(persona)] * len(PROMPTS)
+    with torch.no_grad():
+        return eng._loaded.model(**batch, adapter_names=names).logits[:, -1]
+
+
+def test_stage_switch_reuses_the_loaded_base(tiny_hub, monkeypatch):
+    params = GenerationParams(temperature=0.0, max_new_tokens=8)
+    reqs = _requests(TINY_PERSONAS)
     a = _engine(tiny_hub, "adapters-a")
     base_a = a._loaded.model.get_base_model()
+    logits_a = {p: _logits(a, p) for p in TINY_PERSONAS}
+    text_a = [x.text for x in a.generate(reqs, params)]
+
     b = _engine(tiny_hub, "adapters-b")
-    assert b._loaded.model.get_base_model() is base_a
+    assert b._loaded.model.get_base_model() is base_a  # the base weights were not reloaded
     assert set(b._loaded.adapters.values()) == {f"adapters-b-{p}" for p in TINY_PERSONAS}
-    params = GenerationParams(temperature=0.0, max_new_tokens=8)
-    ra = a.generate(_requests(["humor"]), params)  # same process object: now stage b
-    assert [x.text for x in ra] == [x.text for x in b.generate(_requests(["humor"]), params)]
+    logits_b = {p: _logits(b, p) for p in TINY_PERSONAS}
+    text_b = [x.text for x in b.generate(reqs, params)]
+
+    # A fresh process's view of stage b: base loaded anew, only stage b's adapters attached.
+    monkeypatch.setattr(hf, "_CURRENT", None)
+    fresh = _engine(tiny_hub, "adapters-b")
+    assert fresh._loaded.model.get_base_model() is not base_a
+    for p in TINY_PERSONAS:
+        torch.testing.assert_close(logits_b[p], _logits(fresh, p), rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(logits_b[p], logits_a[p], atol=1e-3), p  # not stage a's
+    assert text_b == [x.text for x in fresh.generate(reqs, params)]
+    assert text_b != text_a
+    # the engine object made for stage a shares the process's model: it now runs stage b
+    assert [x.text for x in a.generate(reqs, params)] == text_b
+
+
+def test_stage_switch_detaches_the_old_stages_adapters(tiny_hub):
+    _engine(tiny_hub, "adapters-a")
+    b = _engine(tiny_hub, "adapters-b")
+    assert set(b._loaded.model.peft_config) == {f"adapters-b-{p}" for p in TINY_PERSONAS}
 
 
 def test_token_counts_and_finish_reason(tiny_hub):
@@ -91,7 +136,12 @@ def test_missing_adapter_is_one_clear_line(tiny_hub):
 
 def test_unreachable_hub_fails_fast_with_a_hint(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    model = ModelConfig(name="x", path="nobody/not-a-model", family="llama", hub_prefix="nobody/x",
-                        classifier="none")
+    model = ModelConfig(
+        name="x",
+        path="nobody/not-a-model",
+        family="llama",
+        hub_prefix="nobody/x",
+        classifier="none",
+    )
     with pytest.raises(UserError, match="not-a-model.*model.path=DIR"):
         HFEngine(model, StageConfig(name="base"), [], EngineConfig(device="cpu"))
