@@ -6,18 +6,17 @@ Data flows one way: config -> units (items x personas x samples) -> engine -> ro
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from charprobe import identity, provenance
 from charprobe import personas as persona_sets
-from charprobe import provenance
 from charprobe.config import (
     GenerationConfig,
     ModelConfig,
@@ -25,11 +24,30 @@ from charprobe.config import (
     StageConfig,
 )
 from charprobe.engine.types import Completion, GenerationParams
+from charprobe.errors import UserError
 from charprobe.scaffolds import Item, Unit, make_scaffold
 from charprobe.scaffolds.agentic_email import summarize
-from charprobe.store import RowFile, read_json, read_rows, unfinished_jobs, write_json
+from charprobe.store import (
+    RowFile,
+    read_json,
+    read_rows,
+    unfinished_jobs,
+    write_json,
+    write_rows,
+)
 
 log = logging.getLogger(__name__)
+
+
+# Version of the row-key scheme. 2: keys hash what decides a text (model and adapter
+# identities, item content), never where the weights sit. Rows without it (scheme 1,
+# which hashed the model's folder) cannot be matched and are refused, never duplicated.
+KEY_VERSION = 2
+# Scaffold settings that change a text beyond the item itself. Left out: the item count,
+# and where items come from (prompts, scenarios, source, suffix files, shuffle seed),
+# because each item's own content is hashed instead.
+SCAFFOLD_IDENTITY = ("name", "turns", "followup", "max_steps", "max_malformed", "pick")
+GENERATION_IDENTITY = ("temperature", "top_p", "max_new_tokens", "seed")
 
 
 @dataclass(frozen=True)
@@ -62,33 +80,50 @@ class Cell:
                                 max_new_tokens=g.max_new_tokens, seed=g.seed,
                                 batch_size=g.batch_size)
 
-    def _identity(self) -> dict:
-        # What changes the text. Not batch size (sampling is per row), not the item
-        # count (an item's text does not depend on how many others there are).
-        scaffold = {k: v for k, v in asdict(self.scaffold).items() if k != "items"}
-        gen = {k: v for k, v in asdict(self.generation).items()
-               if k not in ("batch_size", "samples")}
-        return {"model": [self.model.name, self.model.path, self.model.revision],
-                "stage": self.stage.name, "scaffold": scaffold, "generation": gen}
+    def adapter_repo(self, persona: str) -> str:
+        return self.stage.persona_repos.get(persona, self.stage.repo)
 
-    def key(self) -> str:
-        ident = {**self._identity(), "personas": self.personas,
-                 "items": self.scaffold.items, "samples": self.generation.samples,
-                 "adapters": self.adapter_sources()}
-        return _digest(ident)
+    @cached_property
+    def model_id(self) -> str:
+        return identity.model_identity(self.model.path, self.model.revision)
 
-    def adapter_sources(self) -> dict[str, str | None]:
+    @cached_property
+    def adapter_ids(self) -> dict[str, str | None]:
         if self.shares_base:
             return {p: None for p in self.personas}
-        return {p: f"{self.stage.persona_repos.get(p, self.stage.repo)}/{p}" for p in self.personas}
+        return {p: identity.adapter_identity(self.adapter_repo(p), p) for p in self.personas}
 
-    def unit_key(self, item_id: str, adapter: str | None, sample: int) -> str:
-        h = _digest({**self._identity(), "item": item_id, "adapter": adapter, "sample": sample})
-        return f"{item_id}/{adapter or 'base'}/s{sample}/{h[:10]}"
+    def adapter_labels(self) -> dict[str, str | None]:
+        """What a row names as its adapter: readable and location-free."""
+        if self.shares_base:
+            return {p: None for p in self.personas}
+        return {p: identity.adapter_label(self.adapter_repo(p), p) for p in self.personas}
 
+    @cached_property
+    def _identity(self) -> dict:
+        # What changes the text. Not batch size (sampling is per row), not the item
+        # count (an item's text does not depend on how many others there are), not a path.
+        scaffold = asdict(self.scaffold)
+        gen = asdict(self.generation)
+        return {"key_version": KEY_VERSION, "model": self.model_id,
+                "system_role": self.model.system_role,
+                "scaffold": {k: scaffold[k] for k in SCAFFOLD_IDENTITY if k in scaffold},
+                "generation": {k: gen[k] for k in GENERATION_IDENTITY}}
 
-def _digest(obj: object) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+    def key(self) -> str:
+        """The cell's identity: an unfinished job of the same key can be resumed."""
+        ident = {**self._identity, "stage": self.stage.name, "personas": self.personas,
+                 "items": self.scaffold.items, "samples": self.generation.samples,
+                 "adapters": self.adapter_ids}
+        return identity.digest(ident)
+
+    def unit_key(self, item: Item, adapter: str | None, sample: int) -> str:
+        """`<item>/<persona or base>/s<sample>/<hash>`; the hash also seeds the sampler."""
+        h = identity.digest({**self._identity, "item": item.id,
+                             "content": identity.digest(item.data),
+                             "adapter": None if adapter is None else self.adapter_ids[adapter],
+                             "sample": sample})
+        return f"{item.id}/{adapter or 'base'}/s{sample}/{h[:10]}"
 
 
 def row_key(unit: Unit, persona: str) -> str:
@@ -101,11 +136,11 @@ def plan(cell: Cell, items: list[Item]) -> list[tuple[Unit, list[str]]]:
     for item in items:
         for sample in range(cell.generation.samples):
             if cell.shares_base:
-                out.append((Unit(cell.unit_key(item.id, None, sample), item, None, sample),
+                out.append((Unit(cell.unit_key(item, None, sample), item, None, sample),
                             list(cell.personas)))
             else:
                 for p in cell.personas:
-                    out.append((Unit(cell.unit_key(item.id, p, sample), item, p, sample), [p]))
+                    out.append((Unit(cell.unit_key(item, p, sample), item, p, sample), [p]))
     return out
 
 
@@ -122,6 +157,9 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     # Everything the job needs is checked before any weights load (base and adapters in
     # one line each if missing), then the scorer: a classifier that cannot be had fails
     # before hours of generation, not after.
+    from charprobe.checks import check_inputs
+
+    check_inputs(cfg)
     cell = Cell.from_config(cfg)
     preflight(cell.model, cell.stage, [] if cell.shares_base else cell.personas)
     t = time.perf_counter()
@@ -163,6 +201,9 @@ def generate(cfg: DictConfig, job_dir: Path) -> dict:
     write_json(job_dir / "run.json", info)
 
     rows = RowFile(job_dir / "generations.jsonl")
+    _refuse_old_keys(rows)
+    info["identity"] = {"model": cell.model_id, "adapters": cell.adapter_ids,
+                        "key_version": KEY_VERSION}
     expected = {row_key(u, p) for u, ps in work for p in ps}
     if cfg.resume:
         _resume(rows, expected, cfg, cell_key, job_dir, info)
@@ -196,6 +237,10 @@ def generate(cfg: DictConfig, job_dir: Path) -> dict:
     missing = expected - set(rows.rows)
     if missing:
         raise RuntimeError(f"{len(missing)} rows were not generated (first: {sorted(missing)[0]})")
+    # Rows land in completion order, which a kill and resume changes; the finished file is
+    # in key order, so a resumed job's file is byte-identical to an uninterrupted one's.
+    if list(rows.rows) != sorted(rows.rows):
+        write_rows(rows.path, [rows.rows[k] for k in sorted(rows.rows)])
 
     timings["total_s"] = time.perf_counter() - t0
     gen_s = timings["generate_s"]
@@ -232,10 +277,21 @@ def text_summary(rows: list[dict], shares_base: bool) -> dict:
 def _row(cell: Cell, unit: Unit, persona: str, result: dict, params: GenerationParams) -> dict:
     return {
         "key": row_key(unit, persona), "model": cell.model.name, "stage": cell.stage.name,
-        "persona": persona, "adapter": cell.adapter_sources()[persona],
+        "persona": persona, "adapter": cell.adapter_labels()[persona],
         "scaffold": cell.scaffold.name, "item_id": unit.item.id, "sample": unit.sample,
-        "shared_base": cell.shares_base, "generation": params.to_dict(), **result,
+        "shared_base": cell.shares_base, "generation": params.to_dict(),
+        "key_version": KEY_VERSION, **result,
     }
+
+
+def _refuse_old_keys(rows: RowFile) -> None:
+    old = [r for r in rows.rows.values() if r.get("key_version") != KEY_VERSION]
+    if old:
+        raise UserError(
+            f"{rows.path}: {len(old)} rows were written by an earlier charprobe whose row keys "
+            f"hashed the model's folder, so they cannot be matched to this version's keys; "
+            f"move {rows.path.parent} aside (or give a new hydra.run.dir) to generate them afresh"
+        )
 
 
 def _resume(rows: RowFile, expected: set[str], cfg: DictConfig, cell_key: str, job_dir: Path,

@@ -42,7 +42,7 @@ from charprobe.stats import (
     score_labels,
     score_rows,
 )
-from charprobe.store import iter_jsonl
+from charprobe.store import atomic_path, iter_jsonl, write_json
 
 CELL_KEYS = ("model", "stage", "scaffold")
 FILE_GROUP_KEYS = ("model", "base", "stage", "scaffold")  # "base" is the study's word
@@ -121,8 +121,10 @@ def write_job_outputs(
     cell = {k: str(rows[0][k]) for k in CELL_KEYS if rows and len({r.get(k) for r in rows}) == 1}
     job_dir.mkdir(parents=True, exist_ok=True)
     out = {**cell, **metrics.to_dict(), **(extra or {})}
-    (job_dir / "metrics.json").write_text(json.dumps(out, indent=2))
-    metrics.confusion.to_csv(job_dir / "confusion.csv")
+    # Every file through a temporary and a rename: a kill never leaves half of one.
+    write_json(job_dir / "metrics.json", out)
+    with atomic_path(job_dir / "confusion.csv") as tmp:
+        metrics.confusion.to_csv(tmp)
     title = " / ".join(cell.values()) or job_dir.name
     plot_confusion(metrics, title, job_dir / "confusion.png")
     return metrics
@@ -160,7 +162,8 @@ def build_report(
 
     out_dir = _prepare_out(Path(out) if out else default_out)
     summary_csv = out_dir / "summary.csv"
-    table.to_csv(summary_csv, index=False)
+    with atomic_path(summary_csv) as tmp:
+        table.to_csv(tmp, index=False)
     figures = draw_figures(scored, table, list(group_by), out_dir)
     if verbose:
         print(format_table(table, list(group_by), level))
@@ -593,8 +596,8 @@ def plot_confusion(metrics: CellMetrics, title: str, path: Path) -> None:
 
 
 def _save(fig: Figure, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=DPI)
 
 
 def _palette(n: int) -> list[tuple[float, float, float, float]]:

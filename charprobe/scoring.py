@@ -22,6 +22,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from charprobe import identity
 from charprobe.config import CONF_DIR, PersonaSetConfig, ScaffoldConfig, StageConfig
 from charprobe.engine.hub import is_local
 from charprobe.errors import UserError
@@ -47,6 +48,11 @@ def build_scorer(cfg: DictConfig) -> Scorer | None:
     key = (sc.name, str(path), tuple(sc.labels), sc.max_length, sc.batch_size, sc.device)
     if key in _CACHE:
         return _CACHE[key]
+    # One line before any weights load or training starts: a missing classifier, another
+    # label order, an unreachable hub (rescore comes here without the job's input check).
+    from charprobe.checks import check_scorer
+
+    check_scorer(cfg)
     if sc.train_if_missing and is_local(path) and not Path(path).expanduser().exists():
         train_missing(cfg, Path(path).expanduser())
     kw: dict[str, Any] = {}
@@ -65,7 +71,8 @@ def score_job(cfg: DictConfig, job_dir: Path, scorer: Scorer) -> CellMetrics:
     `pred: null`, so the statistics can drop them or count them wrong (`stats.no_email`)
     and report why they had none. Records the scorer and its numbers in run.json too.
     """
-    rows = read_rows(job_dir / "generations.jsonl")
+    # Key order: the same predictions file whatever order the rows were generated in.
+    rows = sorted(read_rows(job_dir / "generations.jsonl"), key=lambda r: r["key"])
     labels = list(scorer.labels)
     scored = [r for r in rows if isinstance(r.get("text"), str) and r["text"].strip()]
     t0 = time.perf_counter()
@@ -87,16 +94,17 @@ def score_job(cfg: DictConfig, job_dir: Path, scorer: Scorer) -> CellMetrics:
     write_rows(job_dir / "predictions.jsonl", preds)
     st = cfg.stats
     texts_per_s = len(scored) / seconds if seconds > 0 else None
-    scorer_info = {"name": cfg.scorer.name, "path": str(cfg.scorer.path), "labels": labels}
+    # metrics.json holds what decides the numbers (the scorer's identity, not its folder,
+    # nor timings), so the same cell scored anywhere gives the same file.
+    scorer_info = {"name": cfg.scorer.name, "id": scorer_identity(str(cfg.scorer.path)),
+                   "labels": labels}
     m = write_job_outputs(
         job_dir, preds, list(cfg.persona.personas), no_email=st.no_email, n_boot=st.n_boot,
-        seed=st.seed, level=st.level,
-        extra={"scorer": scorer_info,
-               "scoring": {"texts": len(scored), "seconds": seconds, "texts_per_s": texts_per_s}},
+        seed=st.seed, level=st.level, extra={"scorer": scorer_info, "texts_scored": len(scored)},
     )
-    # run.json says which scorer the job's files hold and its headline numbers.
+    # run.json says which scorer the job's files hold, where it was, and how fast it ran.
     run = read_json(job_dir / "run.json")
-    run["scorer"] = scorer_info
+    run["scorer"] = {**scorer_info, "path": str(cfg.scorer.path)}
     run.setdefault("timings", {})["score_s"] = seconds
     run.setdefault("throughput", {})["texts_per_s_scored"] = texts_per_s
     headline = m.to_dict(confusion=False)  # NaN (nothing to score) becomes null
@@ -107,6 +115,11 @@ def score_job(cfg: DictConfig, job_dir: Path, scorer: Scorer) -> CellMetrics:
              "dropped %d", len(scored), cfg.scorer.name, texts_per_s or 0, m.macro_f1,
              m.ci_low, m.ci_high, m.n, m.n_dropped)
     return m
+
+
+def scorer_identity(path: str) -> str:
+    """A local classifier's fingerprint, or the hub id (see `charprobe.identity`)."""
+    return identity.model_identity(path)
 
 
 # What a prediction row keeps of its generation row: enough to read it on its own.

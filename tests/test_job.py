@@ -73,6 +73,7 @@ def test_same_config_same_text(tiny_hub, tmp_path):
         _run(tmp_path, *_tiny(tiny_hub, "full"), f"scaffold.prompts={prompts}",
              "generation.max_new_tokens=6", f"generation.batch_size={2 + i}", f"hydra.run.dir=out{i}")
         outs.append({r["key"]: r["response"] for r in read_rows(tmp_path / f"out{i}/generations.jsonl")})
+    assert len(outs[0]) == 4 * len(TINY_PERSONAS) and all(outs[0].values())
     assert outs[0] == outs[1]
 
 

@@ -94,6 +94,7 @@ class TfidfScorer(Scorer):
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        _canonical(self.pipeline)
         joblib.dump(self.pipeline, directory / PIPELINE_FILE)
         meta = {
             "kind": "tfidf",
@@ -121,3 +122,25 @@ class TfidfScorer(Scorer):
         self._fitted = True
         check_labels(meta["trained_labels"], self.trained_labels, f"tfidf pipeline '{directory}'")
         return self
+
+
+def _canonical(pipeline) -> None:
+    """Make the pickle's bytes depend on the fit alone: a vectorizer's vocabulary dict and
+    stop-word set come out of the fit in per-process hash order, so the same classifier
+    trained twice would pickle (and fingerprint) differently, and so would a memo of an
+    id(). `stop_words_` is only a
+    record of what was dropped; scikit-learn documents that it may be removed."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    stack = [pipeline]
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, TfidfVectorizer) and hasattr(obj, "vocabulary_"):
+            obj.vocabulary_ = dict(sorted(obj.vocabulary_.items()))
+            if hasattr(obj, "stop_words_"):
+                obj.stop_words_ = None
+            # id() of the stop-word list, a memo that differs in every process; without it
+            # scikit-learn checks the stop words once more at predict time.
+            obj.__dict__.pop("_stop_words_id", None)
+        stack.extend(step for _, step in getattr(obj, "steps", []))
+        stack.extend(t for _, t in getattr(obj, "transformer_list", []))

@@ -295,6 +295,10 @@ def save_adapter(
     )
     cfg.save_pretrained(str(folder))
     save_file(state, str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
-    # Keep the config stable across peft versions' extra keys: sort for a deterministic file.
+    # A deterministic file: keys sorted, and target_modules too (peft keeps them in a set,
+    # whose order follows Python's per-process string hashing).
     path = folder / "adapter_config.json"
-    path.write_text(json.dumps(json.loads(path.read_text()), indent=2, sort_keys=True) + "\n")
+    data = json.loads(path.read_text())
+    if isinstance(data.get("target_modules"), list):
+        data["target_modules"] = sorted(data["target_modules"])
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
