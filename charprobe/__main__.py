@@ -1,3 +1,3 @@
-from charprobe.main import main
+from charprobe.main import cli
 
-main()
+cli()

@@ -7,9 +7,10 @@ time with Hydra's own message, before any model loads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
@@ -20,12 +21,70 @@ from charprobe.personas import LABELS
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
+class Choice(str, Enum):
+    """A closed set of values for one key: OmegaConf rejects any other at compose time.
+
+    Members are strings (`Pick.first == "first"`, `f"{Pick.first}"` is `first`), so the
+    code reading a config, JSON files and W&B see plain values.
+    """
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+    @classmethod
+    def values(cls) -> list[str]:
+        return [m.value for m in cls]
+
+
+class Pick(Choice):
+    """Which email body of an agentic rollout is scored."""
+
+    first = "first"
+    last = "last"
+    all = "all"
+
+
+class NoEmail(Choice):
+    """A row without text: left out of F1 (drop) or counted wrong (error)."""
+
+    drop = "drop"
+    error = "error"
+
+
+class LoggerMode(Choice):
+    auto = "auto"
+    online = "online"
+    offline = "offline"
+    disabled = "disabled"
+
+
+class Family(Choice):
+    llama = "llama"
+    qwen = "qwen"
+    gemma = "gemma"
+
+
+class ModelDType(Choice):
+    bfloat16 = "bfloat16"
+    float16 = "float16"
+    float32 = "float32"
+
+
+class EngineDType(Choice):
+    """auto: the model's dtype on a GPU, float32 on the CPU."""
+
+    auto = "auto"
+    bfloat16 = "bfloat16"
+    float16 = "float16"
+    float32 = "float32"
+
+
 @dataclass
 class ModelConfig:
     name: str = MISSING
     # HF hub id or local folder of the base chat model.
     path: str = MISSING
-    family: str = MISSING  # llama | qwen | gemma
+    family: Family = MISSING
     # Adapter and classifier repos are named after this: <hub_prefix>-pt-distillation, ...
     hub_prefix: str = MISSING
     # The per-base persona classifier (hub id or local folder), and the encoder charprobe
@@ -35,7 +94,7 @@ class ModelConfig:
     classifier_base: str = "answerdotai/ModernBERT-base"
     # Where the TF-IDF baseline scorer of this base lives (trained by charprobe).
     tfidf_classifier: str = MISSING
-    dtype: str = "bfloat16"
+    dtype: ModelDType = ModelDType.bfloat16
     # False: the chat template has no system role (Gemma); the system prompt is folded
     # into the first user turn, as Gemma's own template does.
     system_role: bool = True
@@ -78,7 +137,7 @@ class ScaffoldConfig:
     source: str | None = None
     max_steps: int | None = None
     max_malformed: int = 4
-    pick: str = "first"  # first | last | all emails of a rollout
+    pick: Pick = Pick.first  # the first, the last or all email bodies of a rollout
 
 
 @dataclass
@@ -95,7 +154,7 @@ class GenerationConfig:
 class EngineConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # auto: the model's dtype on a GPU, float32 on the CPU (bf16 matmuls crawl there).
-    dtype: str = "auto"
+    dtype: EngineDType = EngineDType.auto
 
 
 @dataclass
@@ -123,13 +182,13 @@ class StatsConfig:
     n_boot: int = 1000
     seed: int = 0
     level: float = 0.95
-    no_email: str = "drop"  # drop | error
+    no_email: NoEmail = NoEmail.drop
 
 
 @dataclass
 class LoggerConfig:
     name: str = "none"
-    mode: str = "auto"  # auto | online | offline | disabled
+    mode: LoggerMode = LoggerMode.auto
     project: str = "charprobe"
     entity: str | None = None
     tags: list[str] = field(default_factory=list)
@@ -152,6 +211,37 @@ class Config:
     resume_roots: list[str] = field(default_factory=lambda: ["outputs", "multirun"])
     # Free-form: experiments and debug options write their name here.
     tags: list[str] = field(default_factory=list)
+
+
+def schema_type(full_key: str) -> Any:
+    """The schema's type of a dotted key (`scaffold.pick` -> Pick); None when it has none."""
+    node: Any = Config
+    for part in full_key.split(".") if full_key else []:
+        if not (isinstance(node, type) and is_dataclass(node)):
+            return None
+        if part not in {f.name for f in fields(node)}:
+            return None
+        node = get_type_hints(node)[part]
+        args = [a for a in get_args(node) if a is not type(None)]  # `X | None`: X
+        if len(args) == 1 and type(None) in get_args(node):
+            node = args[0]
+    return node
+
+
+def choices_of(full_key: str) -> list[str] | None:
+    """The allowed values of an Enum-typed key such as `scaffold.pick` (None: not a choice)."""
+    node = schema_type(full_key)
+    if isinstance(node, type) and issubclass(node, Choice):
+        return node.values()
+    return None
+
+
+def keys_of(full_key: str) -> list[str] | None:
+    """The keys a schema node (`generation`) has; None when it is not a schema node."""
+    node = schema_type(full_key)
+    if isinstance(node, type) and is_dataclass(node):
+        return [f.name for f in fields(node)]
+    return None
 
 
 def _toy_world() -> str:

@@ -3,12 +3,14 @@ compose time; the real models point at the published repos."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from charprobe.config import CONF_DIR
+from charprobe.config import CONF_DIR, choices_of
 from charprobe.personas import LABELS, PAPER
 
 GROUPS = ["model", "stage", "persona", "scaffold", "scorer", "logger", "experiment", "debug"]
@@ -71,8 +73,23 @@ def test_experiments_and_debug_override_the_primary_config():
 @pytest.mark.parametrize(
     "override",
     ["generation.temprature=0", "generation.max_new_tokens=many", "scaffold.pick=[1]",
-     "stage=halfway", "scorer.labelz=[a]"],
+     "stage=halfway", "scorer.labelz=[a]",
+     # Choices are Enums: a value outside them fails here, not when the job reads it.
+     "scaffold.pick=middle", "stats.no_email=skip", "logger.mode=loud", "engine.dtype=fp8",
+     "model.dtype=auto", "model.family=mistral"],
 )
 def test_mistakes_fail_at_compose_time(override):
     with pytest.raises(ConfigCompositionException):
         _compose("model=llama", override)
+
+
+def test_choices_compose_to_plain_strings():
+    """A choice reads back as its value: code, JSON files and W&B see plain strings."""
+    cfg = _compose("model=llama", "scaffold=agentic_email", "scaffold.pick=last",
+                   "stats.no_email=error", "logger.mode=offline")
+    assert cfg.scaffold.pick == "last" and f"{cfg.scaffold.pick}" == "last"
+    assert cfg.stats.no_email == "error" and str(cfg.logger.mode) == "offline"
+    assert json.loads(json.dumps(OmegaConf.to_container(cfg, resolve=True)))["scaffold"]["pick"] == "last"
+    assert choices_of("scaffold.pick") == ["first", "last", "all"]
+    assert choices_of("engine.dtype") == ["auto", "bfloat16", "float16", "float32"]
+    assert choices_of("generation.samples") is None and choices_of("nope.x") is None

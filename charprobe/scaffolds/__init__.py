@@ -25,7 +25,7 @@ def make_scaffold(cfg: ScaffoldConfig) -> Scaffold:
         from charprobe.scaffolds.agentic_email import AgenticEmailScaffold
 
         return AgenticEmailScaffold(scenarios=cfg.scenarios, max_steps=cfg.max_steps,
-                                    max_malformed=cfg.max_malformed, pick=cfg.pick,
+                                    max_malformed=cfg.max_malformed, pick=str(cfg.pick),
                                     limit=cfg.items)
     raise UserError(f"unknown scaffold '{cfg.name}' (known: {', '.join(SCAFFOLDS)})")
 

@@ -211,10 +211,16 @@ def load_chat_email_jsonl(path: str | Path) -> list[ChatEmailPrompt]:
     """Read prompts in the study's chat_email.jsonl format (`id`, `turns`, `elicits`)."""
     path = Path(path)
     if not path.is_file():
-        raise ScenarioError(path, "<path>", "no such file")
+        raise ScenarioError(path, "<path>", "no such file",
+                            "point it at a chat_email.jsonl (one JSON object per line)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError(path, "<file>", f"cannot read: {err}",
+                            "save it as UTF-8 JSONL") from None
     out: list[ChatEmailPrompt] = []
     seen: set[str] = set()
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:

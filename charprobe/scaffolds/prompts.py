@@ -9,6 +9,7 @@ items as the hub.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from pathlib import Path
 
@@ -41,32 +42,49 @@ def _prompt_of(row: dict) -> str | None:
     return None
 
 
-def _read_file(path: Path) -> list[tuple[str, str | None]]:
+class _BadLine(UserError):
+    pass
+
+
+_FORMAT = ("one JSON object per line, or a CSV with a header, each with a 'prompt' (or "
+           "'input', 'text', 'conversation[0].input') field")
+
+
+def _read_file(path: Path, key: str = "scaffold.prompts") -> list[tuple[str, str | None]]:
+    if path.is_dir():
+        raise UserError(f"{key}={path}: is a folder, not a prompts file; point {key} at a "
+                        f"JSONL or CSV file")
     if not path.is_file():
-        raise UserError(f"scaffold.prompts={path}: no such file")
+        raise UserError(f"{key}={path}: no such file; point {key} at a JSONL or CSV file, "
+                        f"or use {key}=builtin")
     rows: list[dict] = []
     try:
         if path.suffix == ".csv":
             with path.open(newline="", encoding="utf-8") as f:
                 rows = list(csv.DictReader(f))
         else:
-            rows = [row for _, row in iter_jsonl(path, UserError, "not valid JSON")]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise UserError(f"scaffold.prompts={path}: cannot read ({e})") from None
+            rows = [row for _, row in iter_jsonl(path, _BadLine, "not valid JSON")]
+    except _BadLine as e:
+        raise UserError(f"{key}: {e}; fix or delete that line (each line is one JSON object "
+                        "with a 'prompt' field)") from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"{key}={path}: cannot read, not UTF-8 text ({e}); save it as UTF-8"
+                        ) from None
+    except (OSError, csv.Error) as e:
+        raise UserError(f"{key}={path}: cannot read ({type(e).__name__}: {e}); check the "
+                        f"file or point {key} at another one") from None
     out = []
     for n, row in enumerate(rows):
         if not isinstance(row, dict):
-            raise UserError(f"{path}: row {n + 1} is not an object")
+            raise UserError(f"{key}: {path}: row {n + 1} is not an object; write {_FORMAT}")
         prompt = _prompt_of(row)
         if prompt is None and n == 0:
-            raise UserError(
-                f"{path}: row 1 has no prompt (expected a 'prompt', 'input', 'text' or "
-                f"'conversation[0].input' field)"
-            )
+            raise UserError(f"{key}: {path}: row 1 has no prompt; write {_FORMAT}")
         out.append((str(row.get("id") or f"{path.stem}-{n}"), prompt))
     return out
 
 
+@functools.lru_cache(maxsize=1)  # read once per process: the input check, then the job
 def _read_pure_dove() -> list[tuple[str, str | None]]:
     try:
         import datasets
@@ -100,9 +118,10 @@ def load_prompts(source: str, limit: int | None, shuffle_seed: int | None) -> li
             if limit is not None and len(picked) == limit:
                 break
     if not picked:
-        raise UserError(f"scaffold.prompts={source}: no non-empty prompt")
+        raise UserError(f"scaffold.prompts={source}: no non-empty prompt; write {_FORMAT}")
     if len({i for i, _ in picked}) != len(picked):
-        raise UserError(f"scaffold.prompts={source}: item ids are not unique")
+        raise UserError(f"scaffold.prompts={source}: item ids are not unique; give every "
+                        f"row its own 'id'")
     return picked
 
 
@@ -112,8 +131,12 @@ def load_suffix(suffix: str, path: str | None) -> str:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
-        raise UserError(f"scaffold.suffixes_file={file}: cannot read ({e})") from None
-    table = data.get("suffixes", data)
+        raise UserError(f"scaffold.suffixes_file={file}: cannot read ({e}); point it at a "
+                        f"JSON file of id: suffix, or null for charprobe's own") from None
+    table = data.get("suffixes", data) if isinstance(data, dict) else None
+    if not isinstance(table, dict):
+        raise UserError(f"scaffold.suffixes_file={file}: not a JSON object of id: suffix")
     if suffix not in table:
-        raise UserError(f"unknown suffix '{suffix}' in {file} (known: {', '.join(table)})")
+        raise UserError(f"scaffold.suffix={suffix}: unknown suffix '{suffix}' in {file}; use "
+                        f"one of {', '.join(table)}")
     return table[suffix]

@@ -23,6 +23,12 @@ from charprobe.engine.types import Message
 DEFAULT_MAX_STEPS = 8  # the study's cap on model turns per rollout
 ROLES = ("system", "user", "assistant")
 _REQUIRED = ("id", "initial_messages", "tool_stubs")
+# A scenario is a few KB (the shipped ones are under 10 KB). Bigger files are refused
+# before they are read, and a file whose anchors/aliases expand past MAX_YAML_NODES (a
+# "billion laughs" bomb: a few lines that expand to gigabytes once walked) is refused
+# before anything walks it.
+MAX_SCENARIO_BYTES = 1_000_000
+MAX_YAML_NODES = 100_000
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "data" / "scenarios"
 
@@ -30,11 +36,12 @@ SHIPPED_DIR = Path(__file__).resolve().parent.parent / "data" / "scenarios"
 class ScenarioError(ValueError):
     """A scenario file that cannot be used: `<path>: <field>: <what is wrong>`."""
 
-    def __init__(self, path: str | Path, field: str, problem: str) -> None:
+    def __init__(self, path: str | Path, field: str, problem: str, fix: str | None = None) -> None:
         self.path = str(path)
         self.field = field
         self.problem = problem
-        super().__init__(f"{self.path}: {field}: {problem}")
+        self.fix = fix
+        super().__init__(f"{self.path}: {field}: {problem}" + (f"; {fix}" if fix else ""))
 
 
 @dataclass
@@ -72,6 +79,71 @@ class _Loader(yaml.SafeLoader):
     Stub responses are sent to the model as JSON, and a pattern like `2026-04-09` must
     stay text for fnmatch; PyYAML would otherwise turn both into `datetime` objects.
     """
+
+
+    def compose_document(self) -> yaml.Node:
+        node = super().compose_document()
+        _check_expansion(node)
+        return node
+
+
+class _ExpansionError(yaml.YAMLError):
+    pass
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand past MAX_YAML_NODES, or refer to themselves.
+
+    Counted on the composed node graph, where an alias is a shared node: the expanded
+    size is computed once per node, so a bomb is measured without being expanded.
+    """
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in size:
+            continue
+        if isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        else:
+            kids = []
+        if not children_done:
+            if key in open_:
+                raise _ExpansionError(f"alias at line {node.start_mark.line + 1} refers to itself")
+            open_.add(key)
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in size)
+            continue
+        open_.discard(key)
+        if any(id(k) not in size for k in kids):  # a child is an ancestor: a cycle
+            raise _ExpansionError(f"alias at line {node.start_mark.line + 1} refers to itself")
+        size[key] = 1 + sum(size[id(k)] for k in kids)
+        if size[key] > MAX_YAML_NODES:
+            raise _ExpansionError(
+                f"its anchors and aliases expand to more than {MAX_YAML_NODES:,} YAML nodes "
+                "(a 'billion laughs' file?)"
+            )
+
+
+_FIELD_LINE = re.compile(r"^(\s*)(-\s+)?([A-Za-z_][\w.\-]*)\s*:")
+
+
+def _field_at(text: str, line: int) -> str | None:
+    """The dotted key the 0-based `line` sits under, read from indentation (best effort)."""
+    stack: list[tuple[int, str]] = []
+    for raw in text.splitlines()[: line + 1]:
+        m = _FIELD_LINE.match(raw)
+        if not m:
+            continue
+        indent = len(m[1]) + (len(m[2]) if m[2] else 0)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, m[3]))
+    return ".".join(k for _, k in stack) or None
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -184,7 +256,11 @@ def parse_scenario(raw: Any, path: str | Path = "<memory>") -> Scenario:
         raise ScenarioError(path, "<file>", f"must be a mapping of fields, got {_type_name(raw)}")
     for key in _REQUIRED:
         if key not in raw:
-            raise ScenarioError(path, key, "missing")
+            raise ScenarioError(
+                path, key, "missing",
+                f"add a `{key}:` field (every scenario needs {', '.join(_REQUIRED)}; "
+                f"the files in {SHIPPED_DIR} are examples)",
+            )
     max_steps = raw.get("max_steps", DEFAULT_MAX_STEPS)
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise ScenarioError(path, "max_steps", f"must be a positive integer, got {max_steps!r}")
@@ -208,16 +284,45 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate one scenario file."""
     path = Path(path)
     try:
+        n_bytes = path.stat().st_size
+        if n_bytes > MAX_SCENARIO_BYTES:
+            raise ScenarioError(
+                path, "<file>",
+                f"is {n_bytes / 1e6:.1f} MB, over the {MAX_SCENARIO_BYTES / 1e6:g} MB limit for "
+                "a scenario file", "a scenario is a few KB: trim it or split it into several files",
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError(path, "<file>", f"cannot read: {err}") from None
+        raise ScenarioError(
+            path, "<file>", f"cannot read: {err}", "save it as a UTF-8 text file"
+        ) from None
     try:
         raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except _ExpansionError as err:
+        raise ScenarioError(
+            path, "<yaml>", str(err), "write the repeated parts out instead of nesting aliases"
+        ) from None
     except yaml.YAMLError as err:
+        def at(mark: yaml.Mark) -> str:
+            near = _field_at(text, mark.line)
+            return f"line {mark.line + 1}, column {mark.column + 1}" + (
+                f" (field {near})" if near else ""
+            )
+
         mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "?"
+        where = at(mark) if mark is not None else "?"
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ScenarioError(path, "<yaml>", f"invalid YAML at {where}: {problem}") from None
+        context, start = getattr(err, "context", None), getattr(err, "context_mark", None)
+        if context and start is not None and mark is not None and start.line != mark.line:
+            problem += f", {context} that starts at {at(start)}"
+        raise ScenarioError(
+            path, "<yaml>", f"invalid YAML at {where}: {problem}", "fix the YAML syntax there"
+        ) from None
+    except (ValueError, RecursionError) as err:  # e.g. an int too long, nesting too deep
+        raise ScenarioError(
+            path, "<yaml>", f"cannot read: {type(err).__name__}: {str(err)[:200]}",
+            "simplify the file",
+        ) from None
     return parse_scenario(raw, path)
 
 
@@ -242,12 +347,19 @@ def load_scenarios(source: str | Path | Iterable[str | Path] | None = None) -> l
         if src.is_dir():
             found = scenario_files(src)
             if not found:
-                raise ScenarioError(src, "<folder>", "holds no .yaml scenario files")
+                raise ScenarioError(
+                    src, "<folder>", "holds no .yaml scenario files",
+                    "point at a folder of scenario .yaml files",
+                )
             files.extend(found)
         elif src.is_file():
             files.append(src)
         else:
-            raise ScenarioError(src, "<path>", "no such file or folder")
+            raise ScenarioError(
+                src, "<path>", "no such file or folder",
+                "point at a folder (or file) of scenario .yaml files, or leave it null for "
+                "charprobe's own suite",
+            )
     by_id: dict[str, Scenario] = {}
     for f in files:
         scenario = load_scenario(f)

@@ -9,8 +9,10 @@ of the statistics, not of the scorer.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +40,19 @@ class Scorer(ABC):
         return [self.labels[i] for i in proba.argmax(axis=1)] if len(proba) else []
 
 
+_GENERIC = re.compile(r"^LABEL_(\d+)$")
+
+
+def checkpoint_labels(id2label: dict[Any, str] | None) -> tuple[str, ...] | None:
+    """A checkpoint's label names in id order, or None when they are generic LABEL_i."""
+    if not id2label:
+        return None
+    names = tuple(id2label[k] for k in sorted(id2label, key=int))
+    if all((m := _GENERIC.match(name)) and int(m.group(1)) == i for i, name in enumerate(names)):
+        return None
+    return names
+
+
 def check_labels(expected: Sequence[str], found: Sequence[str], where: str) -> None:
     """Fail with one line naming the first disagreement between two label orders.
 
@@ -48,13 +63,15 @@ def check_labels(expected: Sequence[str], found: Sequence[str], where: str) -> N
     expected, found = tuple(expected), tuple(found)
     if expected == found:
         return
+    fix = (f"point scorer.path at the classifier trained with this order, or, if the "
+           f"checkpoint is right, set scorer.labels=[{','.join(found)}]")
     if len(expected) != len(found):
         raise LabelOrderError(
             f"{where} has {len(found)} labels {list(found)}, expected {len(expected)}: "
-            f"{list(expected)}"
+            f"{list(expected)}; {fix}"
         )
     i = next(i for i, (a, b) in enumerate(zip(expected, found, strict=True)) if a != b)
     raise LabelOrderError(
         f"label order mismatch in {where}: id {i} is '{found[i]}' but the config expects "
-        f"'{expected[i]}' (checkpoint: {list(found)}; expected: {list(expected)})"
+        f"'{expected[i]}' (checkpoint: {list(found)}; expected: {list(expected)}); {fix}"
     )

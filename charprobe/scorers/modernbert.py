@@ -12,7 +12,6 @@ by `charprobe.scorers.train`. Two failure modes are made loud on purpose:
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,9 +22,8 @@ import torch
 from tqdm.auto import tqdm
 
 from charprobe.personas import LABELS
-from charprobe.scorers.base import Scorer, ScorerError, check_labels
+from charprobe.scorers.base import Scorer, ScorerError, check_labels, checkpoint_labels
 
-_GENERIC = re.compile(r"^LABEL_(\d+)$")
 _TRUE = {"1", "ON", "YES", "TRUE"}
 
 
@@ -55,7 +53,11 @@ def resolve_checkpoint(path: str, what: str = "classifier") -> tuple[str, bool]:
     if local.exists():
         raise ScorerError(f"{what} path '{path}' is a file; expected a checkpoint folder")
     if path.startswith(("/", ".", "~")) or path.count("/") != 1:
-        raise ScorerError(f"no {what} folder at '{path}' (and it is not a hub id owner/name)")
+        raise ScorerError(
+            f"no {what} folder at '{path}' (and it is not a hub id owner/name); point "
+            "scorer.path at a classifier folder or hub id, or set scorer.train_if_missing=true "
+            "to train one there"
+        )
 
     from huggingface_hub import HfApi, hf_hub_download
 
@@ -98,16 +100,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-def checkpoint_labels(id2label: dict[Any, str] | None) -> tuple[str, ...] | None:
-    """The checkpoint's label names in id order, or None when they are generic LABEL_i."""
-    if not id2label:
-        return None
-    names = tuple(id2label[k] for k in sorted(id2label, key=int))
-    if all((m := _GENERIC.match(name)) and int(m.group(1)) == i for i, name in enumerate(names)):
-        return None
-    return names
 
 
 class ModernBertScorer(Scorer):
@@ -170,7 +162,8 @@ class ModernBertScorer(Scorer):
         if config.num_labels != len(self.labels):
             raise ScorerError(
                 f"classifier '{where}' has {config.num_labels} labels, expected "
-                f"{len(self.labels)}: {list(self.labels)}"
+                f"{len(self.labels)}: {list(self.labels)}; point scorer.path at a classifier "
+                "of these labels, or set scorer.labels to the checkpoint's"
             )
         names = checkpoint_labels(config.id2label)
         if names is None:
