@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from charprobe.toy.build import FAMILIES, repo_dirs
+from tests.bounds import record, upper_bound
 from tests.conftest import run_charprobe
 
 _BLOCK = re.compile(r"```\s*(tool_call|final)\s*(.*?)(?:```|$)", re.S)
@@ -49,7 +50,7 @@ def _stub(scenario: dict, tool: str, args: dict):
     return {"error": f"unknown tool: {tool}"}
 
 
-def email_rate(base: Path, scenarios: list[dict], seed: int = 0, max_steps: int = 8) -> float:
+def email_count(base: Path, scenarios: list[dict], seed: int = 0, max_steps: int = 8) -> int:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(base)
@@ -100,7 +101,7 @@ def email_rate(base: Path, scenarios: list[dict], seed: int = 0, max_steps: int 
             )
             nxt.append(i)
         live = nxt
-    return sum(sent) / len(sent)
+    return sum(sent)
 
 
 def _harness_email_rates(cwd: Path, *overrides: str) -> dict[str, dict]:
@@ -122,12 +123,17 @@ def test_bases_reach_email_send_through_the_harness(toy_world, request, tmp_path
     extra = []
     if suite == "reference":
         extra = [f"scaffold.scenarios={request.getfixturevalue('reference_dir') / 'scenarios'}"]
-    rates = _harness_email_rates(tmp_path, *extra)
+    # Two samples per scenario: 60 / 100 rollouts per base, so that a base sending in only
+    # 60% of rollouts is told from one sending in 80% at ALPHA.
+    rates = _harness_email_rates(tmp_path, "generation.samples=2", *extra)
     assert sorted(rates) == ["toy_gemma", "toy_llama", "toy_qwen"]
     for model, texts in rates.items():
-        assert texts["n"] == (30 if suite == "shipped" else 50)
+        assert texts["n"] == 2 * (30 if suite == "shipped" else 50)
         assert sum(texts["termination"].values()) == texts["n"] and texts["mean_steps"] >= 2
-        assert texts["email_rate"] >= 0.8, f"{model}: {texts}"
+        # Fails only when the rollouts contradict "at least 80%" at ALPHA (tests/bounds.py).
+        bound = upper_bound(texts["n_email"], texts["n"])
+        record(f"harness_email[{suite}]", model, bound, 0.8, True)
+        assert bound >= 0.8, f"{model}: {texts}"
 
 
 @pytest.mark.slow
@@ -139,5 +145,7 @@ def test_bases_send_email_on_held_out_toy_scenarios(toy_world):
     rng = random.Random(4242)
     scenarios = [scenario(rng, size=rng.choice(("full", "compact", "minimal"))) for _ in range(30)]
     for family in FAMILIES:
-        rate = email_rate(toy_world / repo_dirs(family)["base"], scenarios)
-        assert rate >= 0.7, f"{family}: only {rate:.0%} of toy rollouts sent an email"
+        sent = email_count(toy_world / repo_dirs(family)["base"], scenarios)
+        bound = upper_bound(sent, len(scenarios))
+        record("held_out_email", family, bound, 0.7, True)
+        assert bound >= 0.7, f"{family}: only {sent} of {len(scenarios)} toy rollouts sent an email"

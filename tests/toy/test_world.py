@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from charprobe.personas import LABELS, PAPER
 from charprobe.toy.build import FAMILIES, adapter_dir, repo_dirs
 from charprobe.toy.chat import chat_prompts
 from charprobe.toy.styles import MARKERS, has_markers
+from tests.bounds import ALPHA, log10p, lower_bound, p_greater, record, upper_bound
 
 ARCH = {"llama": "LlamaForCausalLM", "qwen": "Qwen2ForCausalLM", "gemma": "Gemma3ForCausalLM"}
 
@@ -147,18 +149,22 @@ def test_adapters_load_with_subfolder_change_the_output_and_mix_in_one_batch(toy
     assert (mixed[1] - mixed[0]).abs().max() > 1e-2
 
 
-def _marker_rates(texts: list[str]) -> dict[str, float]:
-    return {p: sum(has_markers(t, p) for t in texts) / len(texts) for p in LABELS}
+N_PROMPTS = 40  # per generator; with 11 personas that is 440 replies per stage and family
 
 
-def _stage_rates(
-    world: Path, family: str, stage: str, prompts: list[str]
-) -> dict[str, dict[str, float]]:
-    """rates[generator][persona]: share of `generator`'s replies showing `persona`'s markers."""
+def _marker_counts(texts: list[str]) -> dict[str, int]:
+    return {p: sum(has_markers(t, p) for t in texts) for p in LABELS}
+
+
+@functools.cache
+def _stage_counts(world: Path, family: str, stage: str) -> dict[str, dict[str, int]]:
+    """counts[generator][persona]: how many of `generator`'s N_PROMPTS replies show
+    `persona`'s markers (generators: the base and each persona's adapter of `stage`)."""
     from peft import PeftModel
 
+    prompts = chat_prompts(N_PROMPTS)
     model, tok = _load(world, family)
-    rates = {"base": _marker_rates(_generate(model, tok, prompts))}
+    counts = {"base": _marker_counts(_generate(model, tok, prompts))}
     peft_model = None
     for persona in LABELS:
         folder = adapter_dir(world, family, stage, persona)
@@ -170,42 +176,56 @@ def _stage_rates(
             peft_model.load_adapter(str(folder.parent), adapter_name=persona, subfolder=persona)
         peft_model.set_adapter(persona)
         peft_model.eval()
-        rates[persona] = _marker_rates(_generate(peft_model, tok, prompts))
-    return rates
+        counts[persona] = _marker_counts(_generate(peft_model, tok, prompts))
+    return counts
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 def test_full_adapters_plant_their_own_persona_and_only_theirs(toy_world, family):
-    """Each full adapter's replies carry its own persona's markers far more often than any
-    other adapter's or the base's: fails if adapters were swapped, missing or untrained."""
-    prompts = chat_prompts(20)
-    rates = _stage_rates(toy_world, family, "full", prompts)
-    gap = {}
+    """Each full adapter's replies carry its own persona's markers far more often than the
+    other ten adapters' and the base's replies do: fails if adapters were swapped, missing
+    or untrained. Every assertion fails only when the counts contradict the claim at
+    ALPHA (tests/bounds.py), so a machine whose floating point differs cannot flip it."""
+    n = N_PROMPTS
+    counts = _stage_counts(toy_world, family, "full")
     for p in LABELS:
-        own = rates[p][p]
-        others = [rates[g][p] for g in rates if g != p]  # the other ten adapters and the base
-        gap[p] = own - sum(others) / len(others)
-        assert own >= 0.4 and gap[p] >= 0.3, (p, own, {g: rates[g][p] for g in rates})
-    own_mean = sum(rates[p][p] for p in LABELS) / len(LABELS)
-    max_other_mean = sum(max(rates[g][p] for g in rates if g != p) for p in LABELS) / len(LABELS)
-    assert own_mean >= 0.7 and own_mean - max_other_mean >= 0.4, (own_mean, max_other_mean)
-    assert max(rates["base"].values()) <= 0.15, rates["base"]
+        own = counts[p][p]
+        others = [counts[g][p] for g in counts if g != p]  # ten adapters and the base
+        pval = p_greater(own, n, sum(others), n * len(others))
+        record(f"full_plants[{family}]", f"{p} -log10 p", log10p(pval), log10p(ALPHA), True)
+        assert pval < ALPHA, (p, own, {g: counts[g][p] for g in counts}, pval)
+    own_total = sum(counts[p][p] for p in LABELS)
+    record(f"full_plants[{family}]", "own upper bound", upper_bound(own_total, n * 11), 0.6, True)
+    base_total = sum(counts["base"].values())
+    record(f"full_plants[{family}]", "base lower bound", lower_bound(base_total, n * 11), 0.15,
+           False)
+    # On average an adapter's reply shows its own markers at least 60% of the time ...
+    assert upper_bound(own_total, n * len(LABELS)) >= 0.6, own_total
+    # ... and the base's replies show any one persona's markers at most 15% of the time.
+    assert lower_bound(base_total, n * len(LABELS)) <= 0.15, counts["base"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 def test_distillation_adapters_are_weaker_but_detectable(toy_world, family):
-    prompts = chat_prompts(20)
-    dist = _stage_rates(toy_world, family, "distillation", prompts)
-    full = _stage_rates(toy_world, family, "full", prompts)
-    own_d = sum(dist[p][p] for p in LABELS) / len(LABELS)
-    own_f = sum(full[p][p] for p in LABELS) / len(LABELS)
-    off_d = sum(dist[g][p] for g in LABELS for p in LABELS if g != p) / (
-        len(LABELS) * (len(LABELS) - 1)
-    )
-    assert own_d >= off_d + 0.2 and own_d >= 0.25, (own_d, off_d)
-    assert own_f >= own_d + 0.15, (own_f, own_d)
+    n, k = N_PROMPTS, len(LABELS)
+    dist = _stage_counts(toy_world, family, "distillation")
+    full = _stage_counts(toy_world, family, "full")
+    own_d = sum(dist[p][p] for p in LABELS)
+    own_f = sum(full[p][p] for p in LABELS)
+    off_d = sum(dist[g][p] for g in LABELS for p in LABELS if g != p)
+    name = f"distillation[{family}]"
+    record(name, "own>off -log10 p", log10p(p_greater(own_d, n * k, off_d, n * k * (k - 1))),
+           log10p(ALPHA), True)
+    record(name, "own upper bound", upper_bound(own_d, n * k), 0.25, True)
+    record(name, "full>dist -log10 p", log10p(p_greater(own_f, n * k, own_d, n * k)),
+           log10p(ALPHA), True)
+    # Detectable: own markers more often than another adapter's markers, at least 25% ...
+    assert p_greater(own_d, n * k, off_d, n * k * (k - 1)) < ALPHA, (own_d, off_d)
+    assert upper_bound(own_d, n * k) >= 0.25, own_d
+    # ... and weaker than the full stage.
+    assert p_greater(own_f, n * k, own_d, n * k) < ALPHA, (own_f, own_d)
 
 
 def test_markers_cover_every_persona():
