@@ -96,6 +96,15 @@ def _attach(loaded: _Loaded, stage: StageConfig, personas: Sequence[str]) -> Non
     from peft import PeftModel
 
     wanted = {p: f"{stage.name}-{p}" for p in personas} if stage.repo is not None else {}
+    if not wanted:
+        # The base stage runs on the bare model, whatever earlier jobs of this process
+        # attached (classifier training loads every adapter of two stages): the same
+        # weights and code path as a fresh process, so the same texts.
+        if isinstance(loaded.model, PeftModel):
+            loaded.model = loaded.model.unload()
+        loaded.adapters = {}
+        loaded.model.eval()
+        return
     # Other stages' adapters, noted before the loop below replaces their names.
     stale = {p: n for p, n in loaded.adapters.items() if wanted.get(p) != n}
     for persona, name in wanted.items():

@@ -145,3 +145,19 @@ def test_unreachable_hub_fails_fast_with_a_hint(monkeypatch):
     )
     with pytest.raises(UserError, match="not-a-model.*model.path=DIR"):
         HFEngine(model, StageConfig(name="base"), [], EngineConfig(device="cpu"))
+
+
+def test_base_stage_after_adapter_stages_is_the_bare_model(tiny_hub):
+    """Classifier training attaches two stages' adapters before a base-stage job runs in
+    the same process: the base stage must then generate exactly as in a fresh process."""
+    import charprobe.engine.hf as hf
+
+    params = GenerationParams(max_new_tokens=8, temperature=0.7)
+    hf._CURRENT = None
+    fresh = [c.text for c in _engine(tiny_hub, None).generate(_requests([None]), params)]
+    hf._CURRENT = None
+    _engine(tiny_hub, "adapters-b")
+    _engine(tiny_hub, "adapters-a")
+    after = _engine(tiny_hub, None)
+    assert after._loaded.adapters == {} and not hasattr(after._loaded.model, "peft_config")
+    assert [c.text for c in after.generate(_requests([None]), params)] == fresh
