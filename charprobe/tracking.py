@@ -8,20 +8,42 @@ credentials, full disk, a bug here) costs one line on stderr, never the job:
     charprobe: W&B logging failed for <run name>: <reason>; local files are complete;
     retry with: <command>
 
+<command> runs as printed (shell-quoted): ``python -m charprobe.tracking <job> [--mode
+<mode>]`` logs a new run from the files (``--mode`` only when the mode was explicit); when
+only the final upload of an online run timed out, it is ``wandb sync --include-online
+<run folder>`` (the run's local log is complete).
+
 The runner calls, after `run_job`:
 
     log_job(cfg, job_dir, sweep_id_of(HydraConfig.get()))
 
 and `conf/config.yaml` registers `SweepSummary` as a Hydra callback for the sweep-level run.
 `python -m charprobe.tracking PATH` (re)logs a finished job or a whole sweep folder later,
-e.g. after a failure, or for jobs that ran with `logger=none`.
+e.g. after a failure, or for jobs that ran with `logger=none`; it prints progress on
+stdout and only the failure lines on stderr, and exits 1 when a run failed.
 
 Modes (`logger.mode`): ``auto`` is online when credentials exist (WANDB_API_KEY,
 WANDB_IDENTITY_TOKEN_FILE or a netrc entry from `wandb login`) and offline otherwise;
 WANDB_MODE, when set, overrides ``auto``. Nothing ever prompts: ``online`` without
-credentials fails with the one line. If ``auto`` picked online and W&B cannot be reached,
-that job and every later one in the process log offline instead (said once on stderr).
-Offline runs touch no network; upload them with ``wandb sync <job folder>/wandb``.
+credentials fails with the one line. Offline runs touch no network; upload them with
+``wandb sync <job folder>/wandb``.
+
+Online failures by mode. ``online``: any failure (server unreachable or not answering, key
+rejected or malformed) is the failure line above, for each run. ``auto``: when `wandb.init`
+fails online with a W&B error (the same causes), nothing is lost, so there is no failure
+line: that run and every later one of the process log offline instead, and one line, once
+per process, says so and how to upload them:
+
+    charprobe: W&B online logging unavailable (<reason>); logging offline for the rest of
+    this process; upload later with: wandb sync <sweep folder>/*/wandb
+
+Time bounds (online only; offline neither connects nor uploads): `wandb.init` gives up
+after INIT_TIMEOUT_S, W&B's own retries included (a closed port and a server that accepts
+but never answers both end at that deadline, about 30 s; a rejected key ends at once),
+and `run.finish` stops waiting for the upload after FINISH_TIMEOUT_S and raises. So one
+run costs at most INIT_TIMEOUT_S + FINISH_TIMEOUT_S of W&B time (a run that fails midway
+is finished as failed, under the same finish bound), and in ``auto`` only the first run
+of a process pays the init timeout.
 
 Each run is created with ``reinit="create_new"`` and finished before `log_job` returns
 (also on failure), so many jobs in one process make many runs and never reuse one.
@@ -37,6 +59,7 @@ import math
 import netrc
 import os
 import re
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -60,7 +83,8 @@ log = logging.getLogger(__name__)
 # run's notes and summary, and keep every row in the run's artifact.
 TABLE_ROW_CAP = 10_000
 # Seconds to wait for W&B to start a run / to finish uploading one before giving up.
-# Online only (offline neither connects nor uploads). WANDB_INIT_TIMEOUT and
+# Online only (offline neither connects nor uploads). The init deadline also ends W&B's
+# own retries of an unreachable server (wandb's default is 90 s). WANDB_INIT_TIMEOUT and
 # WANDB_FINISH_TIMEOUT override them.
 INIT_TIMEOUT_S = 30.0
 FINISH_TIMEOUT_S = 300.0
@@ -264,6 +288,7 @@ def log_job(cfg: DictConfig, job_dir: Path, sweep_id: str) -> str | None:
     if logger is None or logger.get("name", "none") != "wandb":
         return None
     name = job_dir.name  # for the failure line until the real name is known
+    relog = _relog_hint(job_dir, logger.get("mode"))
     try:
         name = _run_name(cfg, read_json(job_dir / "run.json"))
         mode = resolve_mode(logger.get("mode", "auto"))
@@ -273,11 +298,9 @@ def log_job(cfg: DictConfig, job_dir: Path, sweep_id: str) -> str | None:
         rows = files.rows()
         spec = _job_spec(cfg, files, len(rows), sweep_id, mode, logger)
     except Exception as err:  # noqa: BLE001 - never fail the job over W&B
-        _report_failure(name, err, _relog_hint(job_dir))
+        _report_failure(name, err, relog)
         return None
-    return _log_run(
-        spec, lambda run: _log_job_contents(run, spec, files, rows), _relog_hint(job_dir)
-    )
+    return _log_run(spec, lambda run: _log_job_contents(run, spec, files, rows), relog)
 
 
 def _run_name(cfg: DictConfig, run: Mapping[str, Any]) -> str:
@@ -524,7 +547,7 @@ def _log_run(spec: RunSpec, body: Callable[[Any], None], relog: str) -> str | No
         retry = relog
         if stage == "finish" and run is not None and spec.mode == "online":
             # Everything is in the run's local log; only the upload is missing.
-            retry = f"wandb sync --include-online {run.settings.sync_dir}"
+            retry = f"wandb sync --include-online {shlex.quote(str(run.settings.sync_dir))}"
         _report_failure(spec.name, err, retry)
         return None
 
@@ -554,8 +577,8 @@ def _init(spec: RunSpec) -> Any:
         _offline_reason = _reason(err)
         spec.mode = "offline"
         print(
-            f"charprobe: W&B is unreachable ({_offline_reason}); logging offline for the rest "
-            f"of this process; upload later with: wandb sync {_sync_glob(spec.dir)}",
+            f"charprobe: W&B online logging unavailable ({_offline_reason}); logging offline "
+            f"for the rest of this process; upload later with: wandb sync {_sync_glob(spec.dir)}",
             file=sys.stderr,
         )
         return wandb.init(**kwargs, settings=_settings("offline"))
@@ -569,8 +592,14 @@ def _abandon(run: Any) -> None:
         pass
 
 
+# wandb appends advice to its init timeouts ("Consider increasing the init_timeout setting:
+# wandb.init(settings=...)"): code to edit, not a setting of charprobe's. Dropped from the
+# reason; WANDB_INIT_TIMEOUT is the knob (see INIT_TIMEOUT_S).
+_WANDB_ADVICE = re.compile(r"\s*Consider increasing the \w+ setting\b.*$")
+
+
 def _reason(err: BaseException) -> str:
-    text = " ".join(str(err).split()) or "no message"
+    text = _WANDB_ADVICE.sub("", " ".join(str(err).split())) or "no message"
     return f"{type(err).__name__}: {text[:200]}"
 
 
@@ -583,14 +612,21 @@ def _report_failure(name: str, err: BaseException, retry: str) -> None:
     )
 
 
-def _relog_hint(path: Path) -> str:
-    return f"python -m charprobe.tracking {path}"
+def _relog_hint(path: Path, mode: Any = None, *extra: str) -> str:
+    """The command that logs `path` again, with the mode asked for when it was explicit."""
+    args = ["python", "-m", "charprobe.tracking", str(path), *extra]
+    mode = str(mode or "auto").lower()
+    if mode in ("online", "offline"):
+        args += ["--mode", mode]
+    return shlex.join(args)
 
 
 def _sync_glob(job_dir: Path) -> str:
-    """What to pass `wandb sync`: every job of the sweep, or this run's folder."""
+    """What to pass `wandb sync` (a shell glob): every job of the sweep, or this run's folder."""
     sweep = _sweep_folder(job_dir)
-    return f"{sweep}/*/wandb" if sweep != job_dir else f"{job_dir}/wandb"
+    if sweep != job_dir:
+        return f"{shlex.quote(str(sweep))}/*/wandb"
+    return shlex.quote(f"{job_dir}/wandb")
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -622,6 +658,7 @@ def log_sweep(sweep_dir: Path, cfg: DictConfig, sweep_id: str | None = None) -> 
     logger = cfg.get("logger")
     if logger is None or logger.get("name", "none") != "wandb":
         return None
+    relog = _relog_hint(sweep_dir, logger.get("mode"), "--summary-only")
     try:
         mode = resolve_mode(logger.get("mode", "auto"))
         if mode is None:
@@ -651,13 +688,9 @@ def log_sweep(sweep_dir: Path, cfg: DictConfig, sweep_id: str | None = None) -> 
             auto=str(logger.get("mode", "auto")).lower() == "auto",
         )
     except Exception as err:  # noqa: BLE001
-        _report_failure("sweep-summary", err, _relog_hint(sweep_dir) + " --summary-only")
+        _report_failure("sweep-summary", err, relog)
         return None
-    return _log_run(
-        spec,
-        lambda run: _log_sweep_contents(run, table, sweep_id),
-        _relog_hint(sweep_dir) + " --summary-only",
-    )
+    return _log_run(spec, lambda run: _log_sweep_contents(run, table, sweep_id), relog)
 
 
 def _overrides(cfg: DictConfig) -> list[str]:
@@ -737,7 +770,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="for a sweep folder: log only the sweep-summary run",
     )
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Progress on stdout: stderr holds only the one line per failed run.
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     jobs = _job_dirs(args.path)
     if not jobs:
         print(f"charprobe.tracking: error: no run.json in or under {args.path}", file=sys.stderr)
