@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from charprobe.store import read_rows
+from tests.bounds import record
 from tests.conftest import TINY_PERSONAS, run_charprobe
 from tests.scorers.synthetic import make_corpus
 from tests.test_tracking import summary_of
@@ -91,12 +92,30 @@ def test_sweep_report_and_wandb_runs_in_one_group(sweep):
 
 
 def test_rescore_changes_scores_without_generating(sweep, tmp_path):
-    job = sweep / "5_llama-full-agentic_email"
-    before = (job / "generations.jsonl").read_bytes()
-    run_charprobe(sweep.parent.parent, str(job), "stats.no_email=error", "stats.n_boot=50",
-               module="charprobe.rescore")
-    assert (job / "generations.jsonl").read_bytes() == before
+    """Another scorer on a copy of a finished job: new predictions and metrics, the same
+    generations (the shared sweep is left as it was for the other tests)."""
+    import shutil
+
+    from charprobe.scorers.tfidf import TfidfScorer
+
+    # The chat job: every row has text (the random tiny model rarely sends an email).
+    job = tmp_path / "sweep" / "3_llama-full-chat"
+    shutil.copytree(sweep / "3_llama-full-chat", job)
+    other = tmp_path / "other-tfidf"
+    corpus = make_corpus(n_items=10, seed=7)
+    TfidfScorer().fit(corpus["texts"], corpus["labels"]).save(other)
+    before = {f: (job / f).read_bytes() for f in ("generations.jsonl", "predictions.jsonl")}
+    old = json.loads((job / "metrics.json").read_text())
+    run_charprobe(tmp_path, str(job), f"scorer.path={other}", "stats.no_email=error",
+                  "stats.n_boot=50", module="charprobe.rescore")
+    assert (job / "generations.jsonl").read_bytes() == before["generations.jsonl"]
+    assert (job / "predictions.jsonl").read_bytes() != before["predictions.jsonl"]
+    old_p = {p["key"]: p["probs"] for p in read_rows(sweep / "3_llama-full-chat" / "predictions.jsonl")}
+    new_p = {p["key"]: p["probs"] for p in read_rows(job / "predictions.jsonl")}
+    assert old_p.keys() == new_p.keys()
+    assert any(new_p[k] != old_p[k] for k in old_p if old_p[k] is not None)
     metrics = json.loads((job / "metrics.json").read_text())
+    assert metrics["scorer"]["id"] != old["scorer"]["id"]
     assert metrics["no_email"] == "error" and metrics["n_dropped"] == 0
     assert metrics["n"] == len(read_rows(job / "generations.jsonl"))
 
@@ -136,7 +155,37 @@ def test_toy_full_stage_persona_is_recovered_by_both_scorers(toy_world, tmp_path
             f1[scorer, stage] = json.loads((tmp_path / out / "metrics.json").read_text())
     for scorer in ("tfidf", "modernbert"):
         full, base = f1[scorer, "full"], f1[scorer, "base"]
+        # Bootstrap bounds, not points: the full stage's 95% interval lies above the base's.
+        name = f"toy_recovered[{scorer}]"
+        record(name, "full - base macro-F1", full["macro_f1"] - base["macro_f1"], 0.3, True)
+        record(name, "full ci_low - base ci_high", full["ci_low"] - base["ci_high"], 0.0, True)
         assert full["macro_f1"] >= base["macro_f1"] + 0.3, (scorer, full, base)
         assert full["ci_low"] > base["ci_high"], (scorer, full, base)
         report = json.loads((clf[scorer] / "training_report.json").read_text())
+        record(name, "held-out macro-F1", report["heldout_macro_f1"], 0.5, True)
         assert report["n_items_heldout"] > 0 and report["heldout_macro_f1"] > 0.5
+
+
+@pytest.mark.slow
+def test_toy_rows_carry_their_own_personas_markers(toy_world, tmp_path):
+    """An oracle independent of any classifier: the toy styles' own markers, counted on
+    the job runner's rows. A persona wired to another persona's adapter (a consistent
+    swap, which a classifier trained on the same pipeline would not notice) fails here."""
+    from charprobe.personas import PAPER
+    from charprobe.toy.styles import has_markers
+    from tests.bounds import ALPHA, log10p, p_greater
+
+    run_charprobe(tmp_path, "model=toy_llama", "stage=full", "scaffold=chat",
+                  "scaffold.items=30", "generation.batch_size=320",
+                  "generation.max_new_tokens=120", "scorer=none", "logger=none",
+                  "hydra.run.dir=out")
+    rows = read_rows(tmp_path / "out" / "generations.jsonl")
+    assert len(rows) == 30 * len(PAPER)
+    by = {p: [r["text"] or "" for r in rows if r["persona"] == p] for p in PAPER}
+    for p in PAPER:
+        assert all(r["adapter"] == f"toy-llama-personas/{p}" for r in rows if r["persona"] == p)
+        own = sum(has_markers(t, p) for t in by[p])
+        other = sum(has_markers(t, p) for q in PAPER if q != p for t in by[q])
+        pval = p_greater(own, len(by[p]), other, len(rows) - len(by[p]))
+        record("rows_carry_markers", f"{p} -log10 p", log10p(pval), log10p(ALPHA), True)
+        assert pval < ALPHA, (p, own, other)

@@ -1,0 +1,200 @@
+"""Kill-proof: SIGKILL a toy sweep again and again, in every phase; the rerun loses nothing.
+
+A sweep (toy_llama, full stage, chat + agentic email, W&B offline) is killed at least ten
+times: some kills come from this test at a random moment, the others from inside the
+job at a random call of the function that does one phase's work (writing a row,
+scoring, writing metrics, drawing a figure, the sweep report, W&B logging), after a
+random few milliseconds, so they land mid-write. A shim on PYTHONPATH (sitecustomize)
+arms them; charprobe's own code is not changed. After every kill no result file is
+half-written; after the last rerun every file equals an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from charprobe.store import read_rows
+from tests.conftest import REPO
+from tests.scorers.synthetic import make_corpus
+
+SHIM = '''
+import os, random, signal, threading, time
+
+spec = os.environ.get("CHARPROBE_TEST_KILL")
+if spec:
+    import importlib
+    target, n, delay, seed = spec.split("|")
+    module, _, attr = target.partition(":")
+    owner = importlib.import_module(module)
+    *path, name = attr.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    original = getattr(owner, name)
+    calls = [0]
+    rng = random.Random(int(seed))
+
+    def _kill_soon():
+        time.sleep(rng.uniform(0, float(delay)))
+        with open(os.environ["CHARPROBE_TEST_KILL_LOG"], "a") as f:
+            f.write(target + "\\n")
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def wrapper(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == int(n):
+            threading.Thread(target=_kill_soon, daemon=True).start()
+        return original(*args, **kwargs)
+
+    setattr(owner, name, wrapper)
+'''
+
+# (phase, function whose n-th call arms the kill, largest n, largest delay in seconds)
+INJECTED = [
+    ("generation", "charprobe.store:RowFile.append", 20, 0.002),
+    ("generation", "charprobe.store:RowFile.append", 20, 0.002),
+    ("scoring", "charprobe.scorers.tfidf:TfidfScorer.predict_proba", 2, 0.01),
+    ("metrics", "charprobe.report:write_json", 2, 0.001),
+    ("report", "charprobe.report:_save", 2, 0.02),
+    ("wandb", "charprobe.tracking:_log_job_contents", 2, 0.3),
+    ("report", "charprobe.report:build_report", 1, 0.05),
+    ("wandb", "charprobe.tracking:_init", 3, 0.5),
+]
+EXTERNAL = 4  # kills sent by this test at a random moment of a run
+RESULT_FILES = ("predictions.jsonl", "metrics.json", "confusion.csv", "generations.jsonl")
+
+
+@pytest.fixture(scope="module")
+def scorer_dir(tmp_path_factory) -> Path:
+    from charprobe.scorers.tfidf import TfidfScorer
+
+    corpus = make_corpus(n_items=10, seed=1)
+    out = tmp_path_factory.mktemp("tfidf")
+    TfidfScorer().fit(corpus["texts"], corpus["labels"]).save(out)
+    return out
+
+
+def _args(scorer: Path) -> list[str]:
+    return ["-m", "model=toy_llama", "stage=full", "scaffold=chat,agentic_email",
+            "scaffold.items=2", "generation.max_new_tokens=160", "generation.batch_size=64",
+            "scorer=tfidf", f"scorer.path={scorer}", "logger=wandb", "logger.mode=offline",
+            "stats.n_boot=200", "hydra.sweep.dir=multirun/kill"]
+
+
+def _env(shim: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": f"{shim}{os.pathsep}{REPO}", "WANDB_MODE": "offline",
+            "HYDRA_FULL_ERROR": "0", "OMP_NUM_THREADS": "2", **extra}
+
+
+def _start(cwd: Path, scorer: Path, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "charprobe", *_args(scorer)], cwd=cwd,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _whole(path: Path) -> None:
+    """Fail if a result file is half-written (a generations file may end in a cut line:
+    rows are appended, and the reader drops it by design)."""
+    if path.suffix == ".json":
+        json.loads(path.read_text())
+    elif path.suffix == ".csv":
+        pd.read_csv(path)
+    elif path.suffix == ".png":
+        assert path.read_bytes().endswith(b"IEND\xaeB`\x82"), f"{path} is cut short"
+    elif path.name == "generations.jsonl":
+        rows = read_rows(path)
+        assert len({r["key"] for r in rows}) == len(rows), f"{path} holds a row twice"
+    else:
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            assert json.loads(line), f"{path}:{n}"
+
+
+def _check_whole(sweep: Path) -> int:
+    files = [p for p in sweep.rglob("*") if p.is_file() and "wandb" not in p.parts
+             and (p.name in RESULT_FILES or p.name == "summary.csv" or p.suffix == ".png")]
+    for f in files:
+        _whole(f)
+    return len(files)
+
+
+def _outputs(sweep: Path) -> dict[str, bytes]:
+    out = {}
+    for job in sorted(p for p in sweep.iterdir() if (p / "run.json").is_file()):
+        for name in ("generations.jsonl", "predictions.jsonl", "metrics.json", "confusion.csv"):
+            out[f"{job.name}/{name}"] = (job / name).read_bytes()
+    out["report/summary.csv"] = (sweep / "report" / "summary.csv").read_bytes()
+    return out
+
+
+@pytest.mark.slow
+def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, scorer_dir, tmp_path):
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(SHIM)
+    ref, kill = tmp_path / "ref", tmp_path / "kill"
+    ref.mkdir()
+    kill.mkdir()
+    t0 = time.time()
+    p = _start(ref, scorer_dir, _env(shim))
+    assert p.wait(timeout=900) == 0, p.stderr.read()[-3000:]
+    clean_s = time.time() - t0
+
+    rng = random.Random(20261202)
+    # Generation kills first: the later phases come back on every rerun (finished jobs are
+    # scored, reported and logged again), generation only while rows are missing.
+    later = [("injected", *spec) for spec in INJECTED if spec[0] != "generation"]
+    later += [("external",)] * EXTERNAL
+    rng.shuffle(later)
+    plan = [("injected", *spec) for spec in INJECTED if spec[0] == "generation"] + later
+    spares = len(plan)
+    plan += [("external",)] * 6  # used only while fewer than ten kills landed
+    kill_log = tmp_path / "kills.txt"
+    landed: list[str] = []
+    for i, attempt in enumerate(plan):
+        if i >= spares and len(landed) >= 10:
+            break
+        if attempt[0] == "external":
+            proc = _start(kill, scorer_dir, _env(shim))
+            # Anywhere in a run: start-up, generation, scoring, report or W&B.
+            try:
+                proc.wait(timeout=rng.uniform(2.0, 12.0))
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            phase = "external"
+        else:
+            _, phase, target, n_max, delay = attempt
+            spec = f"{target}|{rng.randint(1, n_max)}|{delay}|{rng.randrange(1 << 30)}"
+            proc = _start(kill, scorer_dir, _env(shim, CHARPROBE_TEST_KILL=spec,
+                                                 CHARPROBE_TEST_KILL_LOG=str(kill_log)))
+            proc.wait(timeout=900)
+        stderr = proc.stderr.read()
+        if proc.returncode == -signal.SIGKILL:
+            landed.append(phase)
+        else:
+            assert proc.returncode == 0, stderr[-3000:]  # the kill came after the work
+        if (kill / "multirun" / "kill").is_dir():
+            _check_whole(kill / "multirun" / "kill")
+    p = _start(kill, scorer_dir, _env(shim))
+    assert p.wait(timeout=900) == 0, p.stderr.read()[-3000:]
+    assert _check_whole(kill / "multirun" / "kill") >= 8
+
+    print(f"\nkills: {len(landed)} ({', '.join(landed)}); uninterrupted run {clean_s:.0f}s")
+    assert len(landed) >= 10, landed
+    assert {"generation", "scoring", "report", "wandb"} <= set(landed), landed
+    want, got = _outputs(ref / "multirun" / "kill"), _outputs(kill / "multirun" / "kill")
+    assert sorted(got) == sorted(want)
+    for name in want:
+        assert got[name] == want[name], f"{name} differs from the uninterrupted run's"
+    rows = read_rows(kill / "multirun" / "kill" / "1_toy_llama-full-agentic_email"
+                     / "generations.jsonl")
+    assert len(rows) == 2 * 10 and len({r["key"] for r in rows}) == len(rows)
