@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from charprobe.store import read_rows
-from tests.bounds import record
+from tests.bounds import lower_bound, record
 from tests.conftest import TINY_PERSONAS, run_charprobe
 from tests.scorers.synthetic import make_corpus
 from tests.test_tracking import summary_of
@@ -162,8 +162,11 @@ def test_toy_full_stage_persona_is_recovered_by_both_scorers(toy_world, tmp_path
         assert full["macro_f1"] >= base["macro_f1"] + 0.3, (scorer, full, base)
         assert full["ci_low"] > base["ci_high"], (scorer, full, base)
         report = json.loads((clf[scorer] / "training_report.json").read_text())
-        record(name, "held-out macro-F1", report["heldout_macro_f1"], 0.5, True)
-        assert report["n_items_heldout"] > 0 and report["heldout_macro_f1"] > 0.5
+        # The classifier learnt the personas: held-out accuracy above chance at ALPHA.
+        n = report["n_heldout"]
+        bound = lower_bound(round(report["accuracy"] * n), n)
+        record(name, "held-out accuracy lower bound", bound, report["chance"], True)
+        assert report["n_items_heldout"] > 0 and bound > report["chance"], report
 
 
 @pytest.mark.slow
