@@ -152,14 +152,7 @@ def check_scaffold(cfg: DictConfig) -> None:
 
 def check_model(cfg: DictConfig, personas: list[str]) -> None:
     """The base model and every persona's adapter: on disk, in the HF cache or on the hub."""
-    model, stage = cfg.model, cfg.stage
-    hub.require_model(model.path, model.revision)
-    if stage.repo is None:
-        return
-    for persona in personas:
-        own = stage.persona_repos.get(persona)
-        key = f"stage.persona_repos.{persona}" if own is not None else "stage.repo"
-        hub.require_adapter(own if own is not None else stage.repo, persona, key=key)
+    hub.preflight(cfg.model, cfg.stage, personas)
 
 
 # --------------------------------------------------------------------------- scorer

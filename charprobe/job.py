@@ -23,6 +23,7 @@ from charprobe.config import (
     ScaffoldConfig,
     StageConfig,
 )
+from charprobe.engine.hub import adapter_repo
 from charprobe.engine.types import Completion, GenerationParams
 from charprobe.errors import UserError
 from charprobe.scaffolds import Item, Unit, make_scaffold
@@ -80,9 +81,6 @@ class Cell:
                                 max_new_tokens=g.max_new_tokens, seed=g.seed,
                                 batch_size=g.batch_size)
 
-    def adapter_repo(self, persona: str) -> str:
-        return self.stage.persona_repos.get(persona, self.stage.repo)
-
     @cached_property
     def model_id(self) -> str:
         return identity.model_identity(self.model.path, self.model.revision)
@@ -91,13 +89,13 @@ class Cell:
     def adapter_ids(self) -> dict[str, str | None]:
         if self.shares_base:
             return {p: None for p in self.personas}
-        return {p: identity.adapter_identity(self.adapter_repo(p), p) for p in self.personas}
+        return {p: identity.adapter_identity(adapter_repo(self.stage, p), p) for p in self.personas}
 
     def adapter_labels(self) -> dict[str, str | None]:
         """What a row names as its adapter: readable and location-free."""
         if self.shares_base:
             return {p: None for p in self.personas}
-        return {p: identity.adapter_label(self.adapter_repo(p), p) for p in self.personas}
+        return {p: identity.adapter_label(adapter_repo(self.stage, p), p) for p in self.personas}
 
     @cached_property
     def _identity(self) -> dict:
@@ -150,18 +148,14 @@ def _now() -> str:
 
 def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     """Generate (resuming what an earlier run of the same cell left), score, record."""
-    from charprobe.engine.hf import preflight
+    from charprobe.checks import check_inputs
     from charprobe.scoring import build_scorer, score_job
 
     t0 = time.perf_counter()
-    # Everything the job needs is checked before any weights load (base and adapters in
-    # one line each if missing), then the scorer: a classifier that cannot be had fails
-    # before hours of generation, not after.
-    from charprobe.checks import check_inputs
-
+    # Everything the job needs is checked before any weights load (inputs, base and
+    # adapters, the scorer's labels), then the scorer is built: a classifier that cannot
+    # be had fails before hours of generation, not after.
     check_inputs(cfg)
-    cell = Cell.from_config(cfg)
-    preflight(cell.model, cell.stage, [] if cell.shares_base else cell.personas)
     t = time.perf_counter()
     scorer = build_scorer(cfg)
     scorer_load_s = time.perf_counter() - t

@@ -96,7 +96,7 @@ def score_job(cfg: DictConfig, job_dir: Path, scorer: Scorer) -> CellMetrics:
     texts_per_s = len(scored) / seconds if seconds > 0 else None
     # metrics.json holds what decides the numbers (the scorer's identity, not its folder,
     # nor timings), so the same cell scored anywhere gives the same file.
-    scorer_info = {"name": cfg.scorer.name, "id": scorer_identity(str(cfg.scorer.path)),
+    scorer_info = {"name": cfg.scorer.name, "id": identity.model_identity(str(cfg.scorer.path)),
                    "labels": labels}
     m = write_job_outputs(
         job_dir, preds, list(cfg.persona.personas), no_email=st.no_email, n_boot=st.n_boot,
@@ -115,11 +115,6 @@ def score_job(cfg: DictConfig, job_dir: Path, scorer: Scorer) -> CellMetrics:
              "dropped %d", len(scored), cfg.scorer.name, texts_per_s or 0, m.macro_f1,
              m.ci_low, m.ci_high, m.n, m.n_dropped)
     return m
-
-
-def scorer_identity(path: str) -> str:
-    """A local classifier's fingerprint, or the hub id (see `charprobe.identity`)."""
-    return identity.model_identity(path)
 
 
 # What a prediction row keeps of its generation row: enough to read it on its own.

@@ -50,6 +50,18 @@ def run_charprobe(cwd: Path, *args: str, module: str = "charprobe", check: bool 
 
 
 @pytest.fixture(scope="session")
+def tfidf_dir(tmp_path_factory) -> Path:
+    """A tfidf scorer trained on a synthetic corpus (random-model text scores as noise)."""
+    from charprobe.scorers.tfidf import TfidfScorer
+    from tests.scorers.synthetic import make_corpus
+
+    corpus = make_corpus(n_items=10, seed=1)
+    out = tmp_path_factory.mktemp("tfidf")
+    TfidfScorer().fit(corpus["texts"], corpus["labels"]).save(out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_hub(tmp_path_factory) -> Path:
     return build_tiny_hub(tmp_path_factory.mktemp("tiny_hub"), TINY_PERSONAS)
 

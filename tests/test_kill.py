@@ -25,7 +25,6 @@ import pytest
 
 from charprobe.store import read_rows
 from tests.conftest import REPO
-from tests.scorers.synthetic import make_corpus
 
 SHIM = '''
 import os, random, signal, threading, time
@@ -71,16 +70,6 @@ INJECTED = [
 ]
 EXTERNAL = 4  # kills sent by this test at a random moment of a run
 RESULT_FILES = ("predictions.jsonl", "metrics.json", "confusion.csv", "generations.jsonl")
-
-
-@pytest.fixture(scope="module")
-def scorer_dir(tmp_path_factory) -> Path:
-    from charprobe.scorers.tfidf import TfidfScorer
-
-    corpus = make_corpus(n_items=10, seed=1)
-    out = tmp_path_factory.mktemp("tfidf")
-    TfidfScorer().fit(corpus["texts"], corpus["labels"]).save(out)
-    return out
 
 
 def _args(scorer: Path) -> list[str]:
@@ -136,7 +125,7 @@ def _outputs(sweep: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, scorer_dir, tmp_path):
+def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, tfidf_dir, tmp_path):
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(SHIM)
@@ -144,7 +133,7 @@ def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, score
     ref.mkdir()
     kill.mkdir()
     t0 = time.time()
-    p = _start(ref, scorer_dir, _env(shim))
+    p = _start(ref, tfidf_dir, _env(shim))
     assert p.wait(timeout=900) == 0, p.stderr.read()[-3000:]
     clean_s = time.time() - t0
 
@@ -163,7 +152,7 @@ def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, score
         if i >= spares and len(landed) >= 10:
             break
         if attempt[0] == "external":
-            proc = _start(kill, scorer_dir, _env(shim))
+            proc = _start(kill, tfidf_dir, _env(shim))
             # Anywhere in a run: start-up, generation, scoring, report or W&B.
             try:
                 proc.wait(timeout=rng.uniform(2.0, 12.0))
@@ -174,7 +163,7 @@ def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, score
         else:
             _, phase, target, n_max, delay = attempt
             spec = f"{target}|{rng.randint(1, n_max)}|{delay}|{rng.randrange(1 << 30)}"
-            proc = _start(kill, scorer_dir, _env(shim, CHARPROBE_TEST_KILL=spec,
+            proc = _start(kill, tfidf_dir, _env(shim, CHARPROBE_TEST_KILL=spec,
                                                  CHARPROBE_TEST_KILL_LOG=str(kill_log)))
             proc.wait(timeout=900)
         stderr = proc.stderr.read()
@@ -184,7 +173,7 @@ def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, score
             assert proc.returncode == 0, stderr[-3000:]  # the kill came after the work
         if (kill / "multirun" / "kill").is_dir():
             _check_whole(kill / "multirun" / "kill")
-    p = _start(kill, scorer_dir, _env(shim))
+    p = _start(kill, tfidf_dir, _env(shim))
     assert p.wait(timeout=900) == 0, p.stderr.read()[-3000:]
     assert _check_whole(kill / "multirun" / "kill") >= 8
 

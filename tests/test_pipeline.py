@@ -19,17 +19,6 @@ SCAFFOLDS = ["chat", "chat_email", "agentic_email"]
 
 
 @pytest.fixture(scope="module")
-def tfidf_dir(tmp_path_factory) -> Path:
-    """A tfidf scorer trained on a synthetic corpus (random-model text scores as noise)."""
-    from charprobe.scorers.tfidf import TfidfScorer
-
-    corpus = make_corpus(n_items=10, seed=1)
-    out = tmp_path_factory.mktemp("tfidf")
-    TfidfScorer().fit(corpus["texts"], corpus["labels"]).save(out)
-    return out
-
-
-@pytest.fixture(scope="module")
 def sweep(tiny_hub, tfidf_dir, tmp_path_factory) -> Path:
     """`-m model=llama stage=base,full` on the tiny hub: the sweeper adds every scaffold."""
     cwd = tmp_path_factory.mktemp("sweep")

@@ -54,17 +54,6 @@ JOB_FILES = ["generations.jsonl", "predictions.jsonl", "metrics.json", "confusio
 # --------------------------------------------------------------------------- the job
 
 
-@pytest.fixture(scope="module")
-def tfidf_dir(tmp_path_factory) -> Path:
-    from charprobe.scorers.tfidf import TfidfScorer
-    from tests.scorers.synthetic import make_corpus
-
-    corpus = make_corpus(n_items=10, seed=1)
-    out = tmp_path_factory.mktemp("tfidf")
-    TfidfScorer().fit(corpus["texts"], corpus["labels"]).save(out)
-    return out
-
-
 def _job_args(hub: Path, tfidf: Path) -> list[str]:
     return [
         "model=llama",

@@ -40,23 +40,6 @@ def _dtype(model: ModelConfig, cfg: EngineConfig, device: torch.device) -> torch
     return getattr(torch, name)
 
 
-def adapter_source(stage: StageConfig, persona: str) -> str:
-    repo = stage.persona_repos.get(persona, stage.repo)
-    if repo is None:
-        raise ValueError(f"stage {stage.name} has no adapters")
-    return repo
-
-
-def preflight(model: ModelConfig, stage: StageConfig, personas: Sequence[str]) -> None:
-    """Fail in one line, before any weights load, on anything that cannot be had."""
-    hub.require_model(model.path, model.revision)
-    if stage.repo is None:
-        return
-    for persona in personas:
-        key = f"stage.persona_repos.{persona}" if persona in stage.persona_repos else "stage.repo"
-        hub.require_adapter(adapter_source(stage, persona), persona, key=key)
-
-
 @dataclass
 class _Loaded:
     key: tuple
@@ -110,7 +93,7 @@ def _attach(loaded: _Loaded, stage: StageConfig, personas: Sequence[str]) -> Non
     for persona, name in wanted.items():
         if loaded.adapters.get(persona) == name:
             continue
-        source = adapter_source(stage, persona)
+        source = hub.adapter_repo(stage, persona)
         log.info("attaching adapter %s/%s as %s", source, persona, name)
         if isinstance(loaded.model, PeftModel):
             loaded.model.load_adapter(source, adapter_name=name, subfolder=persona)
@@ -141,7 +124,7 @@ class HFEngine:
     ):
         self.model_cfg = model
         self.stage = stage
-        preflight(model, stage, personas)
+        hub.preflight(model, stage, personas)
         self._loaded = _load_base(model, engine or EngineConfig())
         _attach(self._loaded, stage, personas)
         self.device = next(self._loaded.model.parameters()).device

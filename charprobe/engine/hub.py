@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +174,24 @@ def require_adapter(repo: str, persona: str, key: str = "stage.repo") -> None:
             f"{key}={repo}: missing adapter for persona '{persona}' ({e}); "
             f"{_local_copy(repo, key)} (one subfolder per persona)"
         ) from None
+
+
+def adapter_repo(stage: Any, persona: str) -> str:
+    """The repo holding `persona`'s adapter of `stage` (a StageConfig, or its config node):
+    its own entry in `persona_repos` (the gated full misalignment adapter), else the
+    stage's repo."""
+    repo = stage.persona_repos.get(persona, stage.repo)
+    if repo is None:
+        raise ValueError(f"stage {stage.name} has no adapters")
+    return repo
+
+
+def preflight(model: Any, stage: Any, personas: Sequence[str]) -> None:
+    """The base model and every persona's adapter, on disk, in the HF cache or on the hub;
+    whatever cannot be had fails in one line, before any weights load."""
+    require_model(model.path, model.revision)
+    if stage.repo is None:
+        return
+    for persona in personas:
+        key = f"stage.persona_repos.{persona}" if persona in stage.persona_repos else "stage.repo"
+        require_adapter(adapter_repo(stage, persona), persona, key=key)
