@@ -108,7 +108,10 @@ def _whole(path: Path) -> None:
 
 
 def _check_whole(sweep: Path) -> int:
+    # The named files, not the hidden temporaries (`.<name>.tmp-<pid>.<ext>`) that a kill
+    # mid-write leaves beside them: those are never renamed onto a result.
     files = [p for p in sweep.rglob("*") if p.is_file() and "wandb" not in p.parts
+             and not p.name.startswith(".")
              and (p.name in RESULT_FILES or p.name == "summary.csv" or p.suffix == ".png")]
     for f in files:
         _whole(f)
