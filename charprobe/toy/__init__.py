@@ -28,7 +28,7 @@ from pathlib import Path
 from charprobe.store import file_lock
 
 # Bump whenever anything that shapes the world changes (data, tokenizer, sizes, steps).
-RECIPE_VERSION = "v2"
+RECIPE_VERSION = "v3"
 MANIFEST = "WORLD.json"
 
 __all__ = ["RECIPE_VERSION", "default_root", "ensure_world", "world_path"]

@@ -24,7 +24,7 @@ from charprobe.toy.templates import FAMILIES
 
 # Small on purpose: at a ~2 CPU-minute budget a smaller model trained on more tokens beats a
 # wider one trained on fewer (measured while tuning the recipe).
-HIDDEN, INTERMEDIATE, LAYERS, HEADS, KV_HEADS = 64, 192, 2, 4, 2
+HIDDEN, INTERMEDIATE, LAYERS, HEADS, KV_HEADS = 64, 192, 2, 2, 1
 # Qwen starts from the Llama weights (Qwen2 = Llama + q/k/v biases), so they share a RoPE base.
 ROPE_THETA = 500000.0
 MAX_POSITIONS = 8192
