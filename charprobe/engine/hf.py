@@ -17,27 +17,28 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorList
 
-from charprobe.config import EngineConfig, ModelConfig, StageConfig
-from charprobe.engine import hub
+from charprobe.config import ModelConfig, StageConfig
+from charprobe.engine import hub, prompt
+from charprobe.engine.batching import StepBatcher
 from charprobe.engine.sampling import KeyedSampler, row_seed
 from charprobe.engine.types import Completion, GenerationParams, Message, Request
+from charprobe.errors import UserError
 
 log = logging.getLogger(__name__)
 
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed batch
 
 
-def _device(cfg: EngineConfig) -> torch.device:
-    if cfg.device == "auto":
+def _device(name: str) -> torch.device:
+    if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(cfg.device)
+    return torch.device(name)
 
 
-def _dtype(model: ModelConfig, cfg: EngineConfig, device: torch.device) -> torch.dtype:
-    name = cfg.dtype
+def _dtype(model: ModelConfig, name: str, device: torch.device) -> torch.dtype:
     if name == "auto":
         name = model.dtype if device.type != "cpu" else "float32"
-    return getattr(torch, name)
+    return getattr(torch, str(name))
 
 
 @dataclass
@@ -51,10 +52,10 @@ class _Loaded:
 _CURRENT: _Loaded | None = None
 
 
-def _load_base(model_cfg: ModelConfig, engine_cfg: EngineConfig) -> _Loaded:
+def _load_base(model_cfg: ModelConfig, device_name: str, dtype_name: str) -> _Loaded:
     global _CURRENT
-    device = _device(engine_cfg)
-    dtype = _dtype(model_cfg, engine_cfg, device)
+    device = _device(device_name)
+    dtype = _dtype(model_cfg, dtype_name, device)
     key = (model_cfg.path, model_cfg.revision, str(device), str(dtype))
     if _CURRENT is not None and _CURRENT.key == key:
         return _CURRENT
@@ -95,12 +96,16 @@ def _attach(loaded: _Loaded, stage: StageConfig, personas: Sequence[str]) -> Non
             continue
         source = hub.adapter_repo(stage, persona)
         log.info("attaching adapter %s/%s as %s", source, persona, name)
-        if isinstance(loaded.model, PeftModel):
-            loaded.model.load_adapter(source, adapter_name=name, subfolder=persona)
-        else:
-            loaded.model = PeftModel.from_pretrained(
-                loaded.model, source, adapter_name=name, subfolder=persona
-            )
+        try:
+            if isinstance(loaded.model, PeftModel):
+                loaded.model.load_adapter(source, adapter_name=name, subfolder=persona)
+            else:
+                loaded.model = PeftModel.from_pretrained(
+                    loaded.model, source, adapter_name=name, subfolder=persona
+                )
+        except (ValueError, KeyError, RuntimeError) as e:  # e.g. target modules not found
+            raise UserError(f"adapter {source}/{persona}: peft cannot load it onto "
+                            f"{loaded.key[0]}: {' '.join(str(e).split())[:300]}") from None
         loaded.adapters[persona] = name
     # Detach only after the new ones are in: peft cannot drop its last adapter.
     if isinstance(loaded.model, PeftModel):
@@ -113,35 +118,63 @@ def _attach(loaded: _Loaded, stage: StageConfig, personas: Sequence[str]) -> Non
 
 
 class HFEngine:
-    """An `Engine` over one base model and the adapters of one stage."""
+    """An `Engine` over one base model and the adapters of one stage.
+
+    Args:
+        device: auto (cuda when there is one) | cpu | cuda | cuda:N.
+        dtype: auto (the model's dtype on a GPU, float32 on the CPU, where bf16 matmuls
+            crawl) | bfloat16 | float16 | float32.
+    """
 
     def __init__(
         self,
         model: ModelConfig,
         stage: StageConfig,
         personas: Sequence[str],
-        engine: EngineConfig | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
     ):
         self.model_cfg = model
         self.stage = stage
         hub.preflight(model, stage, personas)
-        self._loaded = _load_base(model, engine or EngineConfig())
+        self._loaded = _load_base(model, device, dtype)
         _attach(self._loaded, stage, personas)
         self.device = next(self._loaded.model.parameters()).device
+        self._batcher = StepBatcher(self.generate)
+        # Token slots `generate` computed (rows x steps of each static batch) and the
+        # completion tokens kept: rows that finish early keep their slot to the batch's end.
+        self.slots = self.useful = 0
+        if self._loaded.adapters:
+            self._check_adapters()
 
     @property
     def tokenizer(self):
         return self._loaded.tokenizer
 
     def render(self, messages: Sequence[Message]) -> str:
-        msgs = [dict(m) for m in messages]
-        if not self.model_cfg.system_role and msgs and msgs[0]["role"] == "system":
-            system = msgs.pop(0)["content"]
-            if msgs and msgs[0]["role"] == "user":
-                msgs[0]["content"] = f"{system}\n\n{msgs[0]['content']}"
-            else:
-                msgs.insert(0, {"role": "user", "content": system})
-        return self.tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        return prompt.render(self.tokenizer, messages, self.model_cfg.system_role)
+
+    async def complete(self, request: Request, params: GenerationParams) -> Completion:
+        return await self._batcher.complete(request, params)
+
+    @torch.inference_mode()
+    def next_token_logprobs(self, adapters: Sequence[str | None]) -> torch.Tensor:
+        """Log-probabilities of the probe prompt's next token, one row per adapter (None: base)."""
+        ids = prompt.encode(self.tokenizer, prompt.PROBE, self.model_cfg.system_role)
+        x = torch.tensor([ids] * len(adapters), device=self.device)
+        kwargs = {}
+        if self._loaded.adapters:
+            kwargs["adapter_names"] = [self._adapter_name(a) for a in adapters]
+        logits = self._loaded.model(input_ids=x, **kwargs).logits[:, -1].float()
+        return torch.log_softmax(logits, dim=-1)
+
+    def _check_adapters(self) -> None:
+        personas = sorted(self._loaded.adapters)
+        lp = self.next_token_logprobs([None, *personas])
+        shift = {f"{self.stage.name}/{p}": float((lp[i + 1] - lp[0]).abs().max())
+                 for i, p in enumerate(personas)}
+        dtype = next(self._loaded.model.parameters()).dtype
+        prompt.check_adapters_change(shift, prompt.adapter_tolerance(str(dtype)))
 
     def _adapter_name(self, persona: str | None) -> str:
         if persona is None:
@@ -194,9 +227,13 @@ class HFEngine:
             kwargs["adapter_names"] = [self._adapter_name(r.adapter) for r in requests]
         elif any(r.adapter is not None for r in requests):
             raise ValueError("a request asks for an adapter but the stage has none")
+        if params.ignore_eos:
+            kwargs["eos_token_id"] = None
+        caps = [min(r.max_new_tokens or params.max_new_tokens, params.max_new_tokens)
+                for r in requests]
         gen = self._loaded.model.generate(
             **batch,
-            max_new_tokens=params.max_new_tokens,
+            max_new_tokens=max(caps),
             do_sample=False,  # sampling happens in KeyedSampler, per row
             logits_processor=LogitsProcessorList([sampler]),
             pad_token_id=tok.pad_token_id,
@@ -204,23 +241,16 @@ class HFEngine:
             **kwargs,
         )
         new = gen[:, batch["input_ids"].shape[1]:]
-        eos_ids = self._eos_ids()
+        stop = set() if params.ignore_eos else prompt.eos_ids(
+            tok, getattr(self._loaded.model, "generation_config", None))
         results = []
-        for r, prompt, row in zip(requests, encoded, new.tolist(), strict=True):
-            n, stopped = len(row), False
-            for j, t in enumerate(row):
-                if t in eos_ids:
-                    n, stopped = j + 1, True
-                    break
-            text = tok.decode(row[:n], skip_special_tokens=True)
+        self.slots += new.shape[0] * new.shape[1]
+        for r, ids, row, cap in zip(requests, encoded, new.tolist(), caps, strict=True):
+            kept, stopped = prompt.cut(row, stop, cap)
             results.append(Completion(
-                key=r.key, text=text.strip(), prompt_tokens=len(prompt), completion_tokens=n,
+                key=r.key, text=tok.decode(kept, skip_special_tokens=True).strip(),
+                prompt_tokens=len(ids), completion_tokens=len(kept),
                 finish_reason="stop" if stopped else "length",
             ))
+            self.useful += len(kept)
         return results
-
-    def _eos_ids(self) -> set[int]:
-        cfg = getattr(self._loaded.model, "generation_config", None)
-        ids = getattr(cfg, "eos_token_id", None) if cfg is not None else None
-        ids = ids if isinstance(ids, list) else [ids]
-        return {i for i in ids + [self.tokenizer.eos_token_id] if i is not None}

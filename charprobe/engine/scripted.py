@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from charprobe.engine.batching import StepBatcher
 from charprobe.engine.types import Completion, GenerationParams, Request
 
 # A reply function sees the request and how many turns this key has had (0-based).
@@ -55,6 +56,7 @@ class ScriptedEngine:
         self.max_words = max_words
         self.calls: list[EngineCall] = []
         self.turns: dict[str, int] = defaultdict(int)
+        self._batcher = StepBatcher(self.generate)
 
     def _reply(self, request: Request, turn: int) -> str:
         if callable(self.script):
@@ -73,7 +75,15 @@ class ScriptedEngine:
             f"key {request.key!r} asked for turn {turn + 1}; script has {len(replies)}"
         )
 
-    def generate(self, requests: Sequence[Request], params: GenerationParams) -> list[Completion]:
+    async def complete(self, request: Request, params: GenerationParams) -> Completion:
+        return await self._batcher.complete(request, params)
+
+    def generate(
+        self,
+        requests: Sequence[Request],
+        params: GenerationParams,
+        on_complete: Callable[[Completion], None] | None = None,
+    ) -> list[Completion]:
         self.calls.append(EngineCall(tuple(requests), params))
         out = []
         for request in requests:
@@ -85,4 +95,21 @@ class ScriptedEngine:
                 text, finish = " ".join(text.split()[: self.max_words]), "length"
             prompt = sum(len(m["content"].split()) for m in request.messages)
             out.append(Completion(request.key, text, prompt, len(text.split()), finish))
+            if on_complete is not None:
+                on_complete(out[-1])
         return out
+
+
+def echo(request: Request, turn: int) -> str:
+    """The default reply of `engine=scripted`: who answers, and to what."""
+    last = next((m["content"] for m in reversed(request.messages) if m["role"] == "user"), "")
+    return f"[{request.adapter or 'base'}] turn {turn}: {' '.join(last.split()[:12])}"
+
+
+def scripted_engine(model: object, stage: object, personas: Sequence[str],
+                    reply: str = "charprobe.engine.scripted.echo",
+                    max_words: int | None = None) -> ScriptedEngine:
+    """`engine=scripted`: replies from the function at the dotted path `reply`; no weights."""
+    from hydra.utils import get_method
+
+    return ScriptedEngine(get_method(reply), max_words=max_words)

@@ -2,8 +2,9 @@
 
 Each unit is one rollout: the scenario's conversation, continued one model turn at a
 time; tool calls are answered from the scenario's stubs, malformed turns get the format
-restated. All live rollouts advance together, one engine call per turn, so the engine
-can batch them (and mix adapters in a batch); a rollout leaves the batch and is emitted
+restated. Every rollout runs at once as its own coroutine and awaits its turns from the
+engine (`Engine.complete`), which batches them and mixes adapters in a batch; no rollout
+waits for the others' turns beyond what the engine's batching needs. A rollout is emitted
 the moment it ends, so a crash loses only the rollouts still running.
 
 The scored text is the body of an `email.send` call. A rollout that sent none still
@@ -13,6 +14,7 @@ rather than silently lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -256,34 +258,37 @@ class AgenticEmailScaffold(Scaffold):
         keys = [u.key for u in units]
         if len(set(keys)) != len(keys):
             raise ValueError("unit keys must be unique within one run")
-        live = [self.start(u) for u in units]
-        bar = tqdm(total=len(live), desc=self.name, unit="rollout", disable=not self.progress)
+        asyncio.run(self.run_async(engine, units, params, emit))
+
+    async def run_async(
+        self, engine: Engine, units: Sequence[Unit], params: GenerationParams, emit: Emit
+    ) -> None:
+        """Every rollout at once, each awaiting its own turns (see `rollout`)."""
+        bar = tqdm(total=len(units), desc=self.name, unit="rollout", disable=not self.progress)
+
+        async def one(unit: Unit) -> None:
+            emit(unit, (await self.rollout(engine, unit, params)).result(self.pick))
+            bar.update(1)
+
         try:
-            while live:
-                for rollout in advance_all(engine, live, params):
-                    emit(rollout.unit, rollout.result(self.pick))
-                    bar.update(1)
-                live = [r for r in live if not r.done]
+            await asyncio.gather(*(one(u) for u in units))
         finally:
             bar.close()
 
+    async def rollout(self, engine: Engine, unit: Unit, params: GenerationParams) -> Rollout:
+        """One rollout, turn by turn, as plain sequential code.
 
-def advance_all(engine: Engine, live: Sequence[Rollout], params: GenerationParams) -> list[Rollout]:
-    """Advance every live rollout by one turn with one engine call; return those that ended."""
-    requests = [r.request() for r in live]
-    completions = engine.generate(requests, params)
-    if len(completions) != len(requests):
-        raise RuntimeError(
-            f"engine gave {len(completions)} completions for {len(requests)} requests"
-        )
-    ended = []
-    for rollout, completion in zip(live, completions, strict=True):
-        if completion.key != rollout.unit.key:
-            raise RuntimeError(f"engine answered {completion.key!r} for {rollout.unit.key!r}")
-        rollout.advance(completion)
-        if rollout.done:
-            ended.append(rollout)
-    return ended
+        Its next turn goes to the engine the moment the previous one is answered: vLLM
+        adds it to the running batch at once; the batch engines (HF, scripted) run
+        whatever is pending when every rollout is waiting.
+        """
+        rollout = self.start(unit)
+        while not rollout.done:
+            completion = await engine.complete(rollout.request(), params)
+            if completion.key != unit.key:
+                raise RuntimeError(f"engine answered {completion.key!r} for {unit.key!r}")
+            rollout.advance(completion)
+        return rollout
 
 
 def summarize(results: Sequence[Result]) -> dict[str, Any]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from charprobe.config import EngineConfig, ModelConfig, StageConfig
+from charprobe.config import ModelConfig, StageConfig
 from charprobe.engine import hf
 from charprobe.engine.hf import HFEngine
 from charprobe.engine.types import GenerationParams, Request
@@ -24,7 +24,7 @@ def _engine(hub, stage="adapters-a", personas=TINY_PERSONAS, system_role=True) -
         system_role=system_role,
     )
     st = StageConfig(name=stage, repo=str(hub / stage) if stage else None)
-    return HFEngine(model, st, personas if stage else [], EngineConfig(device="cpu"))
+    return HFEngine(model, st, personas if stage else [], device="cpu")
 
 
 def _requests(adapters):
@@ -144,7 +144,7 @@ def test_unreachable_hub_fails_fast_with_a_hint(monkeypatch):
         classifier="none",
     )
     with pytest.raises(UserError, match="not-a-model.*model.path=DIR"):
-        HFEngine(model, StageConfig(name="base"), [], EngineConfig(device="cpu"))
+        HFEngine(model, StageConfig(name="base"), [], device="cpu")
 
 
 def test_base_stage_after_adapter_stages_is_the_bare_model(tiny_hub):
