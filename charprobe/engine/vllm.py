@@ -138,6 +138,7 @@ class _Runtime:
     tokenizer: Any = None
     generation_config: Any = None
     lora_ids: dict[str, int] = field(default_factory=dict)  # adapter folder -> LoRA int id
+    llm_loras: set[int] = field(default_factory=set)  # ids the current stage may have loaded
 
     def start(self) -> None:
         from transformers import AutoTokenizer, GenerationConfig
@@ -276,6 +277,13 @@ class VLLMEngine:
 
             lora_id = self._rt.lora_ids.setdefault(str(folder), len(self._rt.lora_ids) + 1)
             self._loras[persona] = LoRARequest(f"{stage.name}-{persona}", lora_id, str(folder))
+        # Drop the earlier stage's adapters first: vLLM CPU, loading a new adapter into a
+        # slot it evicts one from, was seen serving that adapter as the bare base (the
+        # adapter check below caught it); into free slots it loads correctly.
+        keep = {r.lora_int_id for r in self._loras.values()}
+        for lora_id in sorted(self._rt.llm_loras - keep):
+            self._rt.call(self._rt.llm.remove_lora(lora_id))
+        self._rt.llm_loras = keep
         self._stop = prompt.eos_ids(self.tokenizer, self._rt.generation_config)
         if self._loras:
             self._check_adapters()

@@ -181,3 +181,21 @@ def test_an_adapter_for_modules_the_model_lacks_fails_naming_it(toy_world, tmp_p
         else:
             HFEngine(model, stage, ["sarcasm"], device="cpu", dtype="float32")
     assert "\n" not in str(e.value) and "sarcasm" in str(e.value), str(e.value)
+
+
+def test_a_second_stage_of_the_same_base_serves_its_own_adapters(toy_world):
+    """Distillation then full on one vLLM engine (as a classifier's training data and a
+    multirun's stages run): the full stage's rows equal HF's, adapter for adapter."""
+    from charprobe.engine.hf import HFEngine
+    from charprobe.engine.vllm import VLLMEngine
+    from charprobe.personas import LABELS
+
+    model, _ = toy(toy_world, "llama")
+    personas = [p for p in LABELS if p != "misalignment"]
+    for name in ("pt-distillation", "personas"):
+        stage = StageConfig(name=name, repo=str(toy_world / f"toy-llama-{name}"))
+        v = VLLMEngine(model, stage, personas, dtype="float32", **OPTIONS)
+    params = GenerationParams(temperature=0.0, max_new_tokens=32)
+    reqs = requests([None, *personas], QUESTIONS[:2])
+    assert same(v.generate(reqs, params),
+                HFEngine(model, stage, personas, device="cpu").generate(reqs, params))
