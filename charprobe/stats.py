@@ -21,12 +21,20 @@ The rules (design brief, "Scoring and statistics"; the reference study's
   takes percentiles of the bootstrap macro-F1s; the skip rule applies within each
   resample, as it does for the point estimate.
 
+The point estimates are scikit-learn's: `precision_recall_fscore_support`, `f1_score` (with
+``labels=personas``, which counts a prediction outside them as above) and `confusion_matrix`.
+The bootstrap is vectorised instead (one sklearn call per resample: ~1.5 s for 1,000
+resamples of a 600-row cell, against ~6 ms, and a report bootstraps every cell);
+tests/test_stats.py holds it to sklearn's macro-F1 on the same resamples and to
+`scipy.stats.bootstrap(paired=True, method="percentile")`'s interval.
+
 Everything here is pure and quiet: no printing, no files (see `charprobe.report`).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +42,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import confusion_matrix as _sk_confusion
+from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from charprobe.personas import LABELS, validate
+from charprobe.records import has_label, row_has_text
 
 NoEmail = Literal["drop", "error"]
 NONE_LABEL = "<none>"  # the prediction a row without text gets under no_email="error"
@@ -57,13 +68,14 @@ class PersonaScore:
     n_pred: int  # rows predicted as this persona
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "precision": _json_float(self.precision),
-            "recall": _json_float(self.recall),
-            "f1": _json_float(self.f1),
-            "support": self.support,
-            "n_pred": self.n_pred,
-        }
+        scores = {k: _json_float(getattr(self, k)) for k in ("precision", "recall", "f1")}
+        return {**scores, "support": self.support, "n_pred": self.n_pred}
+
+
+# CellMetrics.to_dict's keys, in order (rates: NaN -> None), before the lists and per-persona.
+_COUNTS = ("n", "n_dropped", "n_no_text", "n_excluded")
+_RATES = ("email_rate", "macro_f1", "ci_low", "ci_high", "accuracy", "chance")
+_SETTINGS = ("level", "n_boot", "seed", "no_email")
 
 
 @dataclass
@@ -95,25 +107,11 @@ class CellMetrics:
 
     def to_dict(self, confusion: bool = True) -> dict[str, Any]:
         """JSON-ready dict (NaN -> None); per-persona F1 also flat as ``f1/<persona>``."""
-        out: dict[str, Any] = {
-            "n": self.n,
-            "n_dropped": self.n_dropped,
-            "n_no_text": self.n_no_text,
-            "n_excluded": self.n_excluded,
-            "email_rate": _json_float(self.email_rate),
-            "macro_f1": _json_float(self.macro_f1),
-            "ci_low": _json_float(self.ci_low),
-            "ci_high": _json_float(self.ci_high),
-            "accuracy": _json_float(self.accuracy),
-            "chance": _json_float(self.chance),
-            "level": self.level,
-            "n_boot": self.n_boot,
-            "seed": self.seed,
-            "no_email": self.no_email,
-            "personas": list(self.personas),
-            "no_text_reasons": dict(self.no_text_reasons),
-            "per_persona": {p: s.to_dict() for p, s in self.per_persona.items()},
-        }
+        out: dict[str, Any] = {k: getattr(self, k) for k in _COUNTS}
+        out.update({k: _json_float(getattr(self, k)) for k in _RATES})
+        out.update({k: getattr(self, k) for k in _SETTINGS})
+        out.update(personas=list(self.personas), no_text_reasons=dict(self.no_text_reasons))
+        out["per_persona"] = {p: s.to_dict() for p, s in self.per_persona.items()}
         out.update({f"f1/{p}": _json_float(s.f1) for p, s in self.per_persona.items()})
         if confusion:
             out["confusion"] = {
@@ -127,48 +125,37 @@ class CellMetrics:
 # --------------------------------------------------------------------------- counting
 
 
+def _check_true(y_true: Iterable[str], personas: Sequence[str]) -> None:
+    unknown = sorted(set(y_true) - set(personas))
+    if unknown:
+        raise ValueError(f"true persona(s) {unknown} not in the evaluated list {list(personas)}")
+
+
 def _encode(
     y_true: Sequence[str], y_pred: Sequence[str], personas: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes: true in [0, K); pred in [0, K], where K means "outside the list"."""
+    _check_true(y_true, personas)
     index = {p: i for i, p in enumerate(personas)}
     k = len(personas)
-    unknown = sorted(set(y_true) - set(index))
-    if unknown:
-        raise ValueError(f"true persona(s) {unknown} not in the evaluated list {list(personas)}")
     t = np.fromiter((index[y] for y in y_true), dtype=np.int64, count=len(y_true))
     p = np.fromiter((index.get(y, k) for y in y_pred), dtype=np.int64, count=len(y_pred))
     return t, p
 
 
-def _f1_from_confusion(conf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-persona (tp, true count, pred count) from confusion counts (..., K, K+1)."""
+def _batch_macro_f1(conf: np.ndarray) -> np.ndarray:
+    """Macro-F1 of each count table in `conf` (..., K true, K+1 pred; the last: outside).
+
+    The bootstrap's own counting, for all resamples at once: the rules of the sklearn
+    calls below (held to them by tests/test_stats.py). F1 = 2tp / (n_true + n_pred), and a
+    persona with n_true + n_pred = 0 (so tp = 0) is left out of the mean.
+    """
     k = conf.shape[-2]
     tp = np.diagonal(conf[..., :k], axis1=-2, axis2=-1)
-    n_true = conf.sum(axis=-1)
-    n_pred = conf[..., :k].sum(axis=-2)
-    return tp, n_true, n_pred
-
-
-def _f1(tp: np.ndarray, n_true: np.ndarray, n_pred: np.ndarray) -> np.ndarray:
-    """2tp / (2tp + fp + fn) = 2tp / (n_true + n_pred); NaN where a persona is skipped."""
-    denom = n_true + n_pred
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, 2.0 * tp / np.where(denom > 0, denom, 1), np.nan)
-
-
-def _macro(f1: np.ndarray) -> np.ndarray:
-    """Mean over the last axis ignoring skipped (NaN) personas; NaN when all are skipped."""
-    scored = ~np.isnan(f1)
-    count = scored.sum(axis=-1)
-    total = np.where(scored, f1, 0.0).sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-def _confusion_counts(t: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
-    """(K, K+1) counts of true code x pred code."""
-    return np.bincount(t * (k + 1) + p, minlength=k * (k + 1)).reshape(k, k + 1)
+    denom = conf.sum(axis=-1) + conf[..., :k].sum(axis=-2)
+    f1 = 2.0 * tp / np.maximum(denom, 1)  # 0 where skipped, so the sum is over the scored
+    count = (denom > 0).sum(axis=-1)
+    return np.where(count > 0, f1.sum(axis=-1) / np.maximum(count, 1), np.nan)
 
 
 # --------------------------------------------------------------------------- public API
@@ -183,31 +170,37 @@ def per_persona_scores(
     Precision (recall) with no predicted (true) rows is 0, as in sklearn's
     ``zero_division=0``; a persona with neither is skipped (all NaN).
     """
-    t, p = _encode(y_true, y_pred, personas)
-    return _persona_scores(_confusion_counts(t, p, len(personas)), personas)
-
-
-def _persona_scores(conf: np.ndarray, personas: Sequence[str]) -> dict[str, PersonaScore]:
-    tp, n_true, n_pred = _f1_from_confusion(conf)
-    f1 = _f1(tp, n_true, n_pred)
+    _check_true(y_true, personas)
+    n_pred = Counter(y_pred)
+    if len(y_true) == 0:  # sklearn refuses empty input; every persona is skipped
+        nan = math.nan
+        return {p: PersonaScore(nan, nan, nan, 0, 0) for p in personas}
+    precision, recall, f1, support = precision_recall_fscore_support(
+        list(y_true), list(y_pred), labels=list(personas), zero_division=0
+    )
     out: dict[str, PersonaScore] = {}
     for i, name in enumerate(personas):
-        skipped = n_true[i] == 0 and n_pred[i] == 0
+        skipped = support[i] == 0 and n_pred[name] == 0
         out[name] = PersonaScore(
-            precision=math.nan if skipped else _ratio(tp[i], n_pred[i]),
-            recall=math.nan if skipped else _ratio(tp[i], n_true[i]),
-            f1=float(f1[i]),
-            support=int(n_true[i]),
-            n_pred=int(n_pred[i]),
+            precision=math.nan if skipped else float(precision[i]),
+            recall=math.nan if skipped else float(recall[i]),
+            f1=math.nan if skipped else float(f1[i]),
+            support=int(support[i]),
+            n_pred=n_pred[name],
         )
     return out
 
 
 def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], personas: Sequence[str]) -> float:
     """Mean one-vs-rest F1 over `personas`, skipping a persona with no true row and no pred."""
-    t, p = _encode(y_true, y_pred, personas)
-    k = len(personas)
-    return float(_macro(_f1(*_f1_from_confusion(_confusion_counts(t, p, k)))))
+    _check_true(y_true, personas)
+    if len(y_true) == 0:
+        return math.nan
+    return float(
+        f1_score(
+            list(y_true), list(y_pred), labels=list(personas), average="macro", zero_division=np.nan
+        )
+    )
 
 
 def bootstrap_macro_f1(
@@ -241,7 +234,7 @@ def _bootstrap_codes(t: np.ndarray, p: np.ndarray, k: int, n_boot: int, seed: in
         idx = rng.integers(0, n, size=(b, n))
         flat = codes[idx] + (np.arange(b) * width)[:, None]
         conf = np.bincount(flat.ravel(), minlength=b * width).reshape(b, k, k + 1)
-        out[start : start + b] = _macro(_f1(*_f1_from_confusion(conf)))
+        out[start : start + b] = _batch_macro_f1(conf)
     return out
 
 
@@ -265,13 +258,14 @@ def confusion_matrix(
     Columns are the evaluated personas, then every other label predicted (classifier
     order, then unknown labels sorted, then "<none>"), so errors outside the list show.
     """
-    extra = sorted(set(y_pred) - set(personas), key=_label_sort_key)
-    cols = list(personas) + extra
-    col_index = {c: j for j, c in enumerate(cols)}
-    row_index = {p: i for i, p in enumerate(personas)}
-    counts = np.zeros((len(personas), len(cols)), dtype=np.int64)
-    for yt, yp in zip(y_true, y_pred, strict=True):
-        counts[row_index[yt], col_index[yp]] += 1
+    _check_true(y_true, personas)
+    cols = list(personas) + sorted(set(y_pred) - set(personas), key=_label_sort_key)
+    if len(y_true) == 0:  # sklearn refuses empty input
+        counts = np.zeros((len(personas), len(cols)), dtype=np.int64)
+    else:  # square over `cols`; rows past the personas are empty (no such true row)
+        with warnings.catch_warnings():  # a 1x1 matrix warns, though `labels` is given
+            warnings.filterwarnings("ignore", "A single label was found", UserWarning)
+            counts = _sk_confusion(list(y_true), list(y_pred), labels=cols)[: len(personas)]
     return pd.DataFrame(
         counts,
         index=pd.Index(list(personas), name="true"),
@@ -303,28 +297,17 @@ def score_labels(
     reasons = list(no_text_reasons) if no_text_reasons is not None else None
     keep = set(personas)
     in_cell = [i for i, y in enumerate(y_true) if y in keep]
-    has_text = [has_label(y_pred[i]) for i in in_cell]
-    n_rows = len(in_cell)
-    n_no_text = n_rows - sum(has_text)
+    no_text = [i for i in in_cell if not has_label(y_pred[i])]
+    n_rows, n_no_text = len(in_cell), len(no_text)
     tally = Counter(
-        (reasons[i] if reasons is not None and has_label(reasons[i]) else "no_pred")
-        for i, ok in zip(in_cell, has_text, strict=True)
-        if not ok
+        reasons[i] if reasons is not None and has_label(reasons[i]) else "no_pred" for i in no_text
     )
-    if no_email == "drop":
-        scored = [i for i, ok in zip(in_cell, has_text, strict=True) if ok]
-        preds = [str(y_pred[i]) for i in scored]
-    else:
-        scored = in_cell
-        preds = [
-            str(y_pred[i]) if ok else NONE_LABEL for i, ok in zip(in_cell, has_text, strict=True)
-        ]
+    scored = in_cell if no_email == "error" else [i for i in in_cell if has_label(y_pred[i])]
+    preds = [str(y_pred[i]) if has_label(y_pred[i]) else NONE_LABEL for i in scored]
     trues = [str(y_true[i]) for i in scored]
 
     t, p = _encode(trues, preds, personas)
     k = len(personas)
-    conf = _confusion_counts(t, p, k)
-    per_persona = _persona_scores(conf, personas)
     ci_low, ci_high = percentile_ci(_bootstrap_codes(t, p, k, n_boot, seed), level)
     return CellMetrics(
         personas=personas,
@@ -333,12 +316,12 @@ def score_labels(
         n_no_text=n_no_text,
         n_excluded=len(y_true) - n_rows,
         email_rate=_ratio(n_rows - n_no_text, n_rows, empty=math.nan),
-        macro_f1=float(_macro(np.array([s.f1 for s in per_persona.values()]))),
+        macro_f1=macro_f1(trues, preds, personas),
         ci_low=ci_low,
         ci_high=ci_high,
         accuracy=_ratio(int((t == p).sum()), len(t), empty=math.nan),
         chance=1.0 / k,
-        per_persona=per_persona,
+        per_persona=per_persona_scores(trues, preds, personas),
         confusion=confusion_matrix(trues, preds, personas),
         no_email=no_email,
         level=level,
@@ -380,23 +363,7 @@ def score_rows(
     )
 
 
-def row_has_text(row: Mapping[str, Any], pred_key: str = "pred") -> bool:
-    """Whether a prediction row has a scorable text (a non-empty prediction, text not null)."""
-    if "text" in row and row["text"] is None:
-        return False
-    return has_label(row.get(pred_key))
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def has_label(value: Any) -> bool:
-    """True for a usable label: not None, not NaN (from pandas/CSV), not an empty string."""
-    if value is None:
-        return False
-    if isinstance(value, float) and math.isnan(value):
-        return False
-    return str(value).strip() != ""
 
 
 def _ratio(num: float, den: float, empty: float = 0.0) -> float:

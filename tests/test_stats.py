@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import betabinom, bootstrap
 from sklearn.metrics import f1_score
 
 from charprobe import stats
@@ -23,6 +24,7 @@ from charprobe.stats import (
     score_labels,
     score_rows,
 )
+from tests.bounds import ALPHA, log10p, record
 from tests.conftest import SHARED, require
 
 # The label columns of the study's classifier_f1_per_email.jsonl, shipped with the tests
@@ -181,6 +183,64 @@ def test_bootstrap_matches_a_plain_loop():
     idx = np.random.default_rng(11).integers(0, 120, size=(50, 120))
     loop = [macro_f1([y_true[i] for i in row], [y_pred[i] for i in row], PERSONAS) for row in idx]
     assert np.allclose(boot, loop)
+
+
+def _sk_macro(y_true, y_pred, personas) -> float:
+    """sklearn's macro-F1 under our skip rule (a persona with no true row and no pred)."""
+    return f1_score(y_true, y_pred, labels=list(personas), average="macro", zero_division=np.nan)
+
+
+def test_bootstrap_resamples_are_sklearns_macro_f1():
+    """Resample by resample, on the same indices, the vectorised bootstrap is sklearn's
+    `f1_score(labels=..., average="macro", zero_division=nan)`, also where a resample
+    lacks a persona (skip rule) or holds predictions outside the list."""
+    rng = np.random.default_rng(4)
+    y_true = list(rng.choice(PERSONAS, 14, p=[0.5, 0.3, 0.15, 0.05]))
+    y_pred = [
+        t if rng.random() < 0.5 else str(rng.choice([*PERSONAS, "misalignment"])) for t in y_true
+    ]
+    boot = bootstrap_macro_f1(y_true, y_pred, PERSONAS, n_boot=400, seed=9)
+    idx = np.random.default_rng(9).integers(0, len(y_true), size=(400, len(y_true)))
+    yt, yp = np.array(y_true), np.array(y_pred)
+    theirs = np.array([_sk_macro(yt[i], yp[i], PERSONAS) for i in idx])
+    np.testing.assert_allclose(boot, theirs, rtol=0, atol=1e-12)
+    skipping = [len(set(yt[i]) | (set(yp[i]) & set(PERSONAS))) < len(PERSONAS) for i in idx]
+    assert 20 < sum(skipping) < 380  # the skip rule is exercised, and so is the full list
+
+
+def test_bootstrap_ci_agrees_with_scipy_percentile_bootstrap():
+    """Our percentile CI is scipy.stats.bootstrap(paired=True, method="percentile")'s, with
+    sklearn's macro-F1 as the statistic, up to Monte Carlo error.
+
+    Both estimate quantiles of one bootstrap distribution F from independent draws. scipy's
+    q-endpoint lies between the order statistics of ranks lo <= hi of its B_s draws
+    (lo, hi around q B_s, whatever its quantile rule), so F there is at least
+    Beta(lo, B_s - lo + 1) and at most Beta(hi, B_s - hi + 1) distributed, and the count
+    of our B draws at or below it is beta-binomial: an exact bound, failing with chance at
+    most ALPHA per endpoint when the two agree (ties in F only make it more lenient)."""
+    y_true, y_pred = _noisy(600, 0.45, seed=21, personas=PAPER)
+    b_ours, b_scipy = 8000, 1000  # scipy calls sklearn once per resample (~1.5 ms each)
+    ours = bootstrap_macro_f1(y_true, y_pred, PAPER, n_boot=b_ours, seed=0)
+    m = score_labels(y_true, y_pred, PAPER, n_boot=b_ours, seed=0)
+    res = bootstrap(
+        (np.array(y_true), np.array(y_pred)),
+        lambda t, p: _sk_macro(t, p, PAPER),
+        paired=True,
+        vectorized=False,
+        method="percentile",
+        n_resamples=b_scipy,
+        confidence_level=0.95,
+        rng=np.random.default_rng(12345),
+    )
+    ci = res.confidence_interval
+    for q, ours_end, scipy_end in ((0.025, m.ci_low, ci.low), (0.975, m.ci_high, ci.high)):
+        lo, hi = math.floor(q * b_scipy) - 1, math.ceil(q * b_scipy) + 1  # any quantile rule
+        at_or_below, below = int(np.sum(ours <= scipy_end)), int(np.sum(ours < scipy_end))
+        p_few = betabinom(b_ours, lo, b_scipy - lo + 1).cdf(at_or_below)
+        p_many = betabinom(b_ours, hi, b_scipy - hi + 1).sf(below - 1)
+        p = min(p_few, p_many)
+        record("bootstrap_ci_vs_scipy", f"q={q} -log10 p", log10p(p), log10p(ALPHA / 2), False)
+        assert p > ALPHA / 2, (q, ours_end, scipy_end, at_or_below / b_ours, p_few, p_many)
 
 
 def test_bootstrap_in_chunks_on_large_cells(monkeypatch):
