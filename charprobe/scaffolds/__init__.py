@@ -1,33 +1,28 @@
-"""Scaffolds: how text is elicited (chat, chat_email, agentic_email)."""
+"""Scaffolds: how text is elicited (chat, chat_email, agentic_email).
+
+`scaffold=<name>` picks `conf/scaffold/<name>.yaml`, whose schema (`charprobe.config`)
+names the class in `_target_`: a new scaffold is one module plus one YAML and schema.
+"""
 
 from __future__ import annotations
 
-from charprobe.config import ScaffoldConfig
-from charprobe.errors import UserError
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
 from charprobe.scaffolds.base import Item, Scaffold, Unit
 
-SCAFFOLDS = ("chat", "chat_email", "agentic_email")
+
+def make_scaffold(cfg: Any) -> Scaffold:
+    """The scaffold `cfg._target_` names, built from the option's other fields but `name`."""
+    from hydra.utils import get_object
+    from omegaconf import OmegaConf
+
+    options = asdict(cfg) if is_dataclass(cfg) else OmegaConf.to_container(cfg, resolve=True)
+    target = options.pop("_target_")
+    options.pop("name")
+    # Enum choices (pick) arrive as plain strings, as a scaffold's own arguments take them.
+    options = {k: v.value if hasattr(v, "value") else v for k, v in options.items()}
+    return get_object(target)(**options)
 
 
-def make_scaffold(cfg: ScaffoldConfig) -> Scaffold:
-    if cfg.name == "chat":
-        from charprobe.scaffolds.chat import ChatScaffold
-
-        return ChatScaffold(prompts=cfg.prompts, items=cfg.items, shuffle_seed=cfg.shuffle_seed,
-                            suffix=cfg.suffix, suffixes_file=cfg.suffixes_file, turns=cfg.turns,
-                            followup=cfg.followup)
-    if cfg.name == "chat_email":
-        from charprobe.scaffolds.chat_email import ChatEmailScaffold
-
-        return ChatEmailScaffold(scenarios=None if cfg.source else cfg.scenarios,
-                                 source=cfg.source, limit=cfg.items)
-    if cfg.name == "agentic_email":
-        from charprobe.scaffolds.agentic_email import AgenticEmailScaffold
-
-        return AgenticEmailScaffold(scenarios=cfg.scenarios, max_steps=cfg.max_steps,
-                                    max_malformed=cfg.max_malformed, pick=str(cfg.pick),
-                                    limit=cfg.items)
-    raise UserError(f"unknown scaffold '{cfg.name}' (known: {', '.join(SCAFFOLDS)})")
-
-
-__all__ = ["SCAFFOLDS", "Item", "Scaffold", "Unit", "make_scaffold"]
+__all__ = ["Item", "Scaffold", "Unit", "make_scaffold"]

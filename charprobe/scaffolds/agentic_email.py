@@ -170,25 +170,27 @@ class Rollout:
             status = "final_without_email"
         else:
             status = self.termination or "running"
-        return {
-            "scenario_id": self.scenario.id,
-            "messages": self.messages,
-            "response": self.response,
-            "text": text,
-            "status": status,
-            "termination": self.termination,
-            "final_summary": self.final_summary,
-            "emails": [asdict(e) for e in self.emails],
-            "tool_calls": self.tool_calls,
-            "malformed_turns": self.malformed_turns,
-            "steps": self.steps,
-            "max_steps": self.max_steps,
-            "n_tool_calls": len(self.tool_calls),
-            "n_malformed": self.n_malformed,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "finish_reason": self.finish_reason,
-        }
+        return Result(
+            messages=self.messages,
+            response=self.response,
+            text=text,
+            status=status,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            finish_reason=self.finish_reason,
+            scenario_id=self.scenario.id,
+            termination=self.termination,
+            steps=self.steps,
+            n_tool_calls=len(self.tool_calls),
+            n_malformed=self.n_malformed,
+            extra={
+                "final_summary": self.final_summary,
+                "emails": [asdict(e) for e in self.emails],
+                "tool_calls": self.tool_calls,
+                "malformed_turns": self.malformed_turns,
+                "max_steps": self.max_steps,
+            },
+        )
 
 
 class AgenticEmailScaffold(Scaffold):
@@ -200,7 +202,7 @@ class AgenticEmailScaffold(Scaffold):
             the study and the shipped suite).
         max_malformed: consecutive malformed turns that end a rollout (study: 4).
         pick: which email body is the text: "first" (study), "last", or "all" joined.
-        limit: use only the first `limit` scenarios (by id); None for all.
+        items: use only the first `items` scenarios (by id); None for all.
         case_sensitive: stub pattern matching (see `charprobe.scaffolds.stubs`).
         progress: show a tqdm bar over finished rollouts.
     """
@@ -213,7 +215,7 @@ class AgenticEmailScaffold(Scaffold):
         max_steps: int | None = None,
         max_malformed: int = 4,
         pick: str = "first",
-        limit: int | None = None,
+        items: int | None = None,
         case_sensitive: bool = True,
         progress: bool = True,
     ) -> None:
@@ -223,11 +225,11 @@ class AgenticEmailScaffold(Scaffold):
             raise ValueError(f"max_steps must be >= 1 or None, got {max_steps}")
         if max_malformed < 1:
             raise ValueError(f"max_malformed must be >= 1, got {max_malformed}")
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be >= 0 or None, got {limit}")
+        if items is not None and items < 0:
+            raise ValueError(f"items must be >= 0 or None, got {items}")
         self.scenarios = load_scenarios(scenarios)
-        if limit is not None:
-            self.scenarios = self.scenarios[:limit]
+        if items is not None:
+            self.scenarios = self.scenarios[:items]
         self.max_steps = max_steps
         self.max_malformed = max_malformed
         self.pick = pick
@@ -296,16 +298,16 @@ def summarize(results: Sequence[Result]) -> dict[str, Any]:
     n = len(results)
 
     def mean(key: str) -> float:
-        return sum(r.get(key, 0) for r in results) / n if n else float("nan")
+        return sum(getattr(r, key) or 0 for r in results) / n if n else float("nan")
 
-    n_email = sum(r.get("text") is not None for r in results)
+    n_email = sum(r.text is not None for r in results)
     return {
         "n": n,
         "n_email": n_email,
         "n_dropped": n - n_email,
         "email_rate": n_email / n if n else float("nan"),
-        "termination": dict(Counter(r.get("termination") for r in results)),
-        "status": dict(Counter(r.get("status") for r in results)),
+        "termination": dict(Counter(r.termination for r in results)),
+        "status": dict(Counter(r.status for r in results)),
         "mean_steps": mean("steps"),
         "mean_tool_calls": mean("n_tool_calls"),
         "mean_malformed": mean("n_malformed"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from charprobe.engine.types import Engine, GenerationParams
+from charprobe.records import Result
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,6 @@ class Unit:
     sample: int
 
 
-# What a scaffold reports for a finished unit. Keys every scaffold sets:
-#   messages: the whole conversation, last assistant turn included
-#   response: the last raw assistant reply
-#   text: what the scorer reads (chat: the reply; email scaffolds: the email body), or None
-#   status: "ok", or why there is no text (e.g. "final_without_email", "max_steps", "malformed")
-#   prompt_tokens, completion_tokens (summed over turns), finish_reason (of the last turn)
-# Scaffolds may add their own keys (emails, tool_calls, termination, steps, ...).
-Result = dict[str, Any]
 Emit = Callable[[Unit, Result], None]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from charprobe.engine.types import Completion, Engine, GenerationParams, Request
-from charprobe.scaffolds.base import Emit, Item, Scaffold, Unit
+from charprobe.scaffolds.base import Emit, Item, Result, Scaffold, Unit
 from charprobe.scaffolds.prompts import load_prompts, load_suffix
 
 
@@ -44,8 +44,10 @@ class ChatScaffold(Scaffold):
         if self.turns == 2:
             # The base's opening reply depends only on (item, sample): generate it once.
             opening = {f"{u.item.id}:{u.sample}:opening": u for u in units}
-            reqs = [Request(k, [{"role": "user", "content": u.item.data}], None)
-                    for k, u in opening.items()]
+            reqs = [
+                Request(k, [{"role": "user", "content": u.item.data}], None)
+                for k, u in opening.items()
+            ]
             firsts = {c.key: c for c in engine.generate(reqs, params)}
         by_key = {u.key: u for u in units}
         requests = [Request(u.key, self._messages(u, firsts), u.adapter) for u in units]
@@ -53,13 +55,18 @@ class ChatScaffold(Scaffold):
         def done(c: Completion) -> None:
             u = by_key[c.key]
             messages = [*self._messages(u, firsts), {"role": "assistant", "content": c.text}]
-            result = {
-                "messages": messages, "response": c.text, "text": c.text,
-                "status": "ok" if c.text.strip() else "empty",
-                "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
-                "finish_reason": c.finish_reason,
-            }
-            emit(u, result)
+            emit(
+                u,
+                Result(
+                    messages=messages,
+                    response=c.text,
+                    text=c.text,
+                    status="ok" if c.text.strip() else "empty",
+                    prompt_tokens=c.prompt_tokens,
+                    completion_tokens=c.completion_tokens,
+                    finish_reason=c.finish_reason,
+                ),
+            )
 
         engine.generate(requests, params, on_complete=done)
 
@@ -67,6 +74,8 @@ class ChatScaffold(Scaffold):
         msgs = [{"role": "user", "content": u.item.data}]
         if self.turns == 2:
             opening = firsts[f"{u.item.id}:{u.sample}:opening"].text
-            msgs += [{"role": "assistant", "content": opening},
-                     {"role": "user", "content": self.followup}]
+            msgs += [
+                {"role": "assistant", "content": opening},
+                {"role": "user", "content": self.followup},
+            ]
         return msgs

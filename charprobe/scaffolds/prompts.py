@@ -46,17 +46,21 @@ class _BadLine(UserError):
     pass
 
 
-_FORMAT = ("one JSON object per line, or a CSV with a header, each with a 'prompt' (or "
-           "'input', 'text', 'conversation[0].input') field")
+_FORMAT = (
+    "one JSON object per line, or a CSV with a header, each with a 'prompt' (or "
+    "'input', 'text', 'conversation[0].input') field"
+)
 
 
 def _read_file(path: Path, key: str = "scaffold.prompts") -> list[tuple[str, str | None]]:
     if path.is_dir():
-        raise UserError(f"{key}={path}: is a folder, not a prompts file; point {key} at a "
-                        f"JSONL or CSV file")
+        raise UserError(
+            f"{key}={path}: is a folder, not a prompts file; point {key} at a JSONL or CSV file"
+        )
     if not path.is_file():
-        raise UserError(f"{key}={path}: no such file; point {key} at a JSONL or CSV file, "
-                        f"or use {key}=builtin")
+        raise UserError(
+            f"{key}={path}: no such file; point {key} at a JSONL or CSV file, or use {key}=builtin"
+        )
     rows: list[dict] = []
     try:
         if path.suffix == ".csv":
@@ -65,14 +69,19 @@ def _read_file(path: Path, key: str = "scaffold.prompts") -> list[tuple[str, str
         else:
             rows = [row for _, row in iter_jsonl(path, _BadLine, "not valid JSON")]
     except _BadLine as e:
-        raise UserError(f"{key}: {e}; fix or delete that line (each line is one JSON object "
-                        "with a 'prompt' field)") from None
+        raise UserError(
+            f"{key}: {e}; fix or delete that line (each line is one JSON object "
+            "with a 'prompt' field)"
+        ) from None
     except UnicodeDecodeError as e:
-        raise UserError(f"{key}={path}: cannot read, not UTF-8 text ({e}); save it as UTF-8"
-                        ) from None
+        raise UserError(
+            f"{key}={path}: cannot read, not UTF-8 text ({e}); save it as UTF-8"
+        ) from None
     except (OSError, csv.Error) as e:
-        raise UserError(f"{key}={path}: cannot read ({type(e).__name__}: {e}); check the "
-                        f"file or point {key} at another one") from None
+        raise UserError(
+            f"{key}={path}: cannot read ({type(e).__name__}: {e}); check the "
+            f"file or point {key} at another one"
+        ) from None
     out = []
     for n, row in enumerate(rows):
         if not isinstance(row, dict):
@@ -120,8 +129,9 @@ def load_prompts(source: str, limit: int | None, shuffle_seed: int | None) -> li
     if not picked:
         raise UserError(f"scaffold.prompts={source}: no non-empty prompt; write {_FORMAT}")
     if len({i for i, _ in picked}) != len(picked):
-        raise UserError(f"scaffold.prompts={source}: item ids are not unique; give every "
-                        f"row its own 'id'")
+        raise UserError(
+            f"scaffold.prompts={source}: item ids are not unique; give every row its own 'id'"
+        )
     return picked
 
 
@@ -131,12 +141,16 @@ def load_suffix(suffix: str, path: str | None) -> str:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
-        raise UserError(f"scaffold.suffixes_file={file}: cannot read ({e}); point it at a "
-                        f"JSON file of id: suffix, or null for charprobe's own") from None
+        raise UserError(
+            f"scaffold.suffixes_file={file}: cannot read ({e}); point it at a "
+            f"JSON file of id: suffix, or null for charprobe's own"
+        ) from None
     table = data.get("suffixes", data) if isinstance(data, dict) else None
     if not isinstance(table, dict):
         raise UserError(f"scaffold.suffixes_file={file}: not a JSON object of id: suffix")
     if suffix not in table:
-        raise UserError(f"scaffold.suffix={suffix}: unknown suffix '{suffix}' in {file}; use "
-                        f"one of {', '.join(table)}")
+        raise UserError(
+            f"scaffold.suffix={suffix}: unknown suffix '{suffix}' in {file}; use "
+            f"one of {', '.join(table)}"
+        )
     return table[suffix]

@@ -80,7 +80,6 @@ class _Loader(yaml.SafeLoader):
     stay text for fnmatch; PyYAML would otherwise turn both into `datetime` objects.
     """
 
-
     def compose_document(self) -> yaml.Node:
         node = super().compose_document()
         _check_expansion(node)
@@ -257,7 +256,9 @@ def parse_scenario(raw: Any, path: str | Path = "<memory>") -> Scenario:
     for key in _REQUIRED:
         if key not in raw:
             raise ScenarioError(
-                path, key, "missing",
+                path,
+                key,
+                "missing",
                 f"add a `{key}:` field (every scenario needs {', '.join(_REQUIRED)}; "
                 f"the files in {SHIPPED_DIR} are examples)",
             )
@@ -287,9 +288,11 @@ def load_scenario(path: str | Path) -> Scenario:
         n_bytes = path.stat().st_size
         if n_bytes > MAX_SCENARIO_BYTES:
             raise ScenarioError(
-                path, "<file>",
+                path,
+                "<file>",
                 f"is {n_bytes / 1e6:.1f} MB, over the {MAX_SCENARIO_BYTES / 1e6:g} MB limit for "
-                "a scenario file", "a scenario is a few KB: trim it or split it into several files",
+                "a scenario file",
+                "a scenario is a few KB: trim it or split it into several files",
             )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -303,6 +306,7 @@ def load_scenario(path: str | Path) -> Scenario:
             path, "<yaml>", str(err), "write the repeated parts out instead of nesting aliases"
         ) from None
     except yaml.YAMLError as err:
+
         def at(mark: yaml.Mark) -> str:
             near = _field_at(text, mark.line)
             return f"line {mark.line + 1}, column {mark.column + 1}" + (
@@ -320,7 +324,9 @@ def load_scenario(path: str | Path) -> Scenario:
         ) from None
     except (ValueError, RecursionError) as err:  # e.g. an int too long, nesting too deep
         raise ScenarioError(
-            path, "<yaml>", f"cannot read: {type(err).__name__}: {str(err)[:200]}",
+            path,
+            "<yaml>",
+            f"cannot read: {type(err).__name__}: {str(err)[:200]}",
             "simplify the file",
         ) from None
     return parse_scenario(raw, path)
@@ -348,7 +354,9 @@ def load_scenarios(source: str | Path | Iterable[str | Path] | None = None) -> l
             found = scenario_files(src)
             if not found:
                 raise ScenarioError(
-                    src, "<folder>", "holds no .yaml scenario files",
+                    src,
+                    "<folder>",
+                    "holds no .yaml scenario files",
                     "point at a folder of scenario .yaml files",
                 )
             files.extend(found)
@@ -356,7 +364,9 @@ def load_scenarios(source: str | Path | Iterable[str | Path] | None = None) -> l
             files.append(src)
         else:
             raise ScenarioError(
-                src, "<path>", "no such file or folder",
+                src,
+                "<path>",
+                "no such file or folder",
                 "point at a folder (or file) of scenario .yaml files, or leave it null for "
                 "charprobe's own suite",
             )

@@ -11,6 +11,7 @@ import pytest
 
 from charprobe.engine.scripted import ScriptedEngine
 from charprobe.engine.types import GenerationParams, Request
+from charprobe.records import Result
 from charprobe.scaffolds.agentic_email import AgenticEmailScaffold, summarize
 from charprobe.scaffolds.base import Unit
 from charprobe.scaffolds.protocol import TOOL_OUTPUT_PREFIX, format_final, format_tool_call
@@ -67,7 +68,7 @@ def run(scaffold, engine, ids=("s_a",), adapter="sarcasm", samples=1):
 
     def emit(unit, result):
         assert unit.key not in out, "emitted twice"
-        out[unit.key] = result
+        out[unit.key] = result.to_json()  # the row's fields, as written to generations.jsonl
         order.append((unit.key, len(engine.calls)))
 
     scaffold.run(engine, units, PARAMS, emit)
@@ -284,14 +285,14 @@ def test_engine_answering_the_wrong_key_fails_loudly(folder):
 
 
 def test_constructor_validation_and_items(folder):
-    scaffold = AgenticEmailScaffold(folder, limit=2, progress=False)
+    scaffold = AgenticEmailScaffold(folder, items=2, progress=False)
     assert [i.id for i in scaffold.items()] == ["s_a", "s_b"]
     assert AgenticEmailScaffold.name == "agentic_email"
     for bad, message in (
         ({"pick": "middle"}, "pick must be one of"),
         ({"max_steps": 0}, "max_steps must be >= 1"),
         ({"max_malformed": 0}, "max_malformed must be >= 1"),
-        ({"limit": -1}, "limit must be >= 0"),
+        ({"items": -1}, "items must be >= 0"),
     ):
         with pytest.raises(ValueError, match=message):
             AgenticEmailScaffold(folder, **bad)
@@ -315,7 +316,7 @@ def test_shipped_suite_rolls_out_end_to_end():
     results = {}
     scaffold.run(engine, units, PARAMS, lambda u, r: results.__setitem__(u.key, r))
     assert len(engine.calls) == 3 and len(results) == len(units)
-    assert all(r["status"] == "ok" for r in results.values())
+    assert all(r.status == "ok" for r in results.values())
 
 
 def test_summarize():
@@ -353,7 +354,7 @@ def test_summarize():
             "n_malformed": 1,
         },
     ]
-    s = summarize(results)
+    s = summarize([Result.from_json(r) for r in results])
     assert s["n"] == 4 and s["n_email"] == 2 and s["n_dropped"] == 2 and s["email_rate"] == 0.5
     assert s["termination"] == {"final": 1, "max_steps": 2, "malformed": 1}
     assert s["status"] == {"ok": 2, "max_steps": 1, "malformed": 1}
@@ -373,5 +374,5 @@ def test_reference_scenarios_roll_out_end_to_end():
     scaffold.run(engine, units, PARAMS, lambda u, r: results.__setitem__(u.key, r))
     assert len(results) == 50 and len(engine.calls) == 3
     assert summarize(list(results.values()))["email_rate"] == 1.0
-    lookups = [r["tool_calls"][0]["result"] for r in results.values()]
+    lookups = [r.extra["tool_calls"][0]["result"] for r in results.values()]
     assert all(res == {"error": "no contact found"} for res in lookups)  # no "Ana" there

@@ -229,7 +229,7 @@ def test_extract_keeps_ordinary_content():
 
 
 def test_scaffold_runs_all_units_in_one_call(shipped):
-    scaffold = ChatEmailScaffold(limit=3)
+    scaffold = ChatEmailScaffold(items=3)
     items = scaffold.items()
     assert [i.id for i in items] == [s.id for s in shipped[:3]]
     assert ChatEmailScaffold.name == "chat_email"
@@ -238,7 +238,7 @@ def test_scaffold_runs_all_units_in_one_call(shipped):
     engine = ScriptedEngine(replies)
     units = [Unit(f"{i.id}/humor/0", i, "humor", 0) for i in items]
     results = {}
-    scaffold.run(engine, units, PARAMS, lambda u, r: results.__setitem__(u.key, r))
+    scaffold.run(engine, units, PARAMS, lambda u, r: results.__setitem__(u.key, r.to_json()))
     assert len(engine.calls) == 1 and engine.calls[0].keys == [u.key for u in units]
     assert all(r.adapter == "humor" for r in engine.calls[0].requests)
     first = results[units[0].key]
