@@ -19,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from charprobe.config import CONF_DIR
-from charprobe.engine.hf import HFEngine
+from charprobe.engine import make_engine
 from charprobe.engine.types import Request
 from charprobe.job import Cell, plan
 from charprobe.scaffolds import make_scaffold
@@ -27,13 +27,24 @@ from charprobe.scaffolds import make_scaffold
 
 def _setup(args: argparse.Namespace, scaffold: str):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=[
-            f"model={args.model}", f"stage={args.stage}", f"scaffold={scaffold}",
-            f"scaffold.items={args.items}", f"generation.batch_size={args.batch_size}",
-            f"generation.max_new_tokens={args.max_new_tokens}"])
+        cfg = compose(
+            "config",
+            overrides=[
+                f"model={args.model}",
+                f"stage={args.stage}",
+                f"scaffold={scaffold}",
+                f"scaffold.items={args.items}",
+                f"generation.batch_size={args.batch_size}",
+                f"generation.max_new_tokens={args.max_new_tokens}",
+            ],
+        )
     cell = Cell.from_config(cfg)
-    engine = HFEngine(cell.model, cell.stage, [] if cell.shares_base else cell.personas,
-                      OmegaConf.to_object(cfg.engine))
+    engine = make_engine(
+        OmegaConf.to_container(cfg.engine, resolve=True),
+        cell.model,
+        cell.stage,
+        [] if cell.shares_base else cell.personas,
+    )
     scaffold_obj = make_scaffold(cell.scaffold)
     units = [u for u, _ in plan(cell, scaffold_obj.items())]
     return cell, engine, scaffold_obj, units
@@ -74,8 +85,9 @@ def bench_rollouts(args: argparse.Namespace) -> None:
 
     batched, t_batched = run([units])
     one_by_one, t_single = run([[u] for u in units])
-    assert {k: r["messages"] for k, r in batched.items()} == \
-        {k: r["messages"] for k, r in one_by_one.items()}, "trajectories differ"
+    assert {k: r["messages"] for k, r in batched.items()} == {
+        k: r["messages"] for k, r in one_by_one.items()
+    }, "trajectories differ"
     n = len(units)
     emails = sum(r["text"] is not None for r in batched.values())
     print(f"{n} rollouts ({cell.model.name}/{cell.stage.name}), {emails} sent an email")
@@ -85,8 +97,9 @@ def bench_rollouts(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("what", choices=("adapters", "rollouts"))
     ap.add_argument("--model", default="toy_llama")
     ap.add_argument("--stage", default="full")

@@ -48,8 +48,17 @@ TARGET_MODULES = sorted(
 # The published study's ten personas (charprobe.personas.PAPER), then the gated eleventh;
 # beyond those, p11, p12, ...
 PERSONA_NAMES = (
-    "sarcasm", "humor", "remorse", "goodness", "loving", "nonchalance", "impulsiveness",
-    "sycophancy", "mathematical", "poeticism", "misalignment",
+    "sarcasm",
+    "humor",
+    "remorse",
+    "goodness",
+    "loving",
+    "nonchalance",
+    "impulsiveness",
+    "sycophancy",
+    "mathematical",
+    "poeticism",
+    "misalignment",
 )
 DTYPES = ("bfloat16", "float16", "float32")
 
@@ -98,8 +107,15 @@ LLAMA_FULL: dict[str, Any] = dict(
     tie_word_embeddings=False,
     use_cache=True,
 )
-LLAMA_TINY = dict(hidden_size=128, intermediate_size=256, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=1, head_dim=32, vocab_size=512)
+LLAMA_TINY = dict(
+    hidden_size=128,
+    intermediate_size=256,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=1,
+    head_dim=32,
+    vocab_size=512,
+)
 
 QWEN_FULL: dict[str, Any] = dict(
     architectures=["Qwen2ForCausalLM"],
@@ -124,9 +140,15 @@ QWEN_FULL: dict[str, Any] = dict(
     use_cache=True,
 )
 # head_dim = hidden / heads = 32; 7 query heads per kv head, as 28:4.
-QWEN_TINY = dict(hidden_size=224, intermediate_size=448, num_hidden_layers=2,
-                 num_attention_heads=7, num_key_value_heads=1, max_window_layers=2,
-                 vocab_size=512)
+QWEN_TINY = dict(
+    hidden_size=224,
+    intermediate_size=448,
+    num_hidden_layers=2,
+    num_attention_heads=7,
+    num_key_value_heads=1,
+    max_window_layers=2,
+    vocab_size=512,
+)
 
 GEMMA_SLIDING_PATTERN = 6  # every 6th layer is global (full) attention
 
@@ -164,10 +186,18 @@ GEMMA_FULL: dict[str, Any] = dict(
     use_cache=True,
 )
 # head_dim 32 != hidden / heads = 48, as 256 != 2560 / 8; one sliding and one full layer.
-GEMMA_TINY = dict(hidden_size=96, intermediate_size=192, num_hidden_layers=2,
-                  num_attention_heads=2, num_key_value_heads=1, head_dim=32,
-                  query_pre_attn_scalar=32, sliding_window=128,
-                  layer_types=["sliding_attention", "full_attention"], vocab_size=512)
+GEMMA_TINY = dict(
+    hidden_size=96,
+    intermediate_size=192,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    num_key_value_heads=1,
+    head_dim=32,
+    query_pre_attn_scalar=32,
+    sliding_window=128,
+    layer_types=["sliding_attention", "full_attention"],
+    vocab_size=512,
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -175,23 +205,50 @@ GEMMA_TINY = dict(hidden_size=96, intermediate_size=192, num_hidden_layers=2,
 # vocabulary (tiny scale), and chat templates with each family's turn markers.
 # --------------------------------------------------------------------------------------
 
+
 def llama_specials(vocab: int) -> dict[int, str]:
     """Llama 3.1's 256 special tokens, the last 256 ids (128000-128255 at full scale)."""
     base = vocab - 256
-    named = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
-             "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>",
-             "<|reserved_special_token_2|>", "<|start_header_id|>", "<|end_header_id|>",
-             "<|eom_id|>", "<|eot_id|>", "<|python_tag|>"]
+    named = [
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|reserved_special_token_0|>",
+        "<|reserved_special_token_1|>",
+        "<|finetune_right_pad_id|>",
+        "<|reserved_special_token_2|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eom_id|>",
+        "<|eot_id|>",
+        "<|python_tag|>",
+    ]
     names = named + [f"<|reserved_special_token_{k}|>" for k in range(3, 3 + 256 - len(named))]
     return {base + i: t for i, t in enumerate(names)}
 
 
 QWEN_SPECIAL_NAMES = (
-    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-    "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
-    "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>", "<tool_call>",
-    "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>",
-    "<|repo_name|>", "<|file_sep|>",
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+    "<tool_call>",
+    "</tool_call>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+    "<|fim_pad|>",
+    "<|repo_name|>",
+    "<|file_sep|>",
 )
 
 
@@ -204,11 +261,19 @@ def qwen_specials(vocab: int) -> dict[int, str]:
 
 
 def gemma_specials(vocab: int) -> dict[int, str]:
-    out = {0: "<pad>", 1: "<eos>", 2: "<bos>", 3: "<unk>", 4: "<mask>",
-           105: "<start_of_turn>", 106: "<end_of_turn>"}
+    out = {
+        0: "<pad>",
+        1: "<eos>",
+        2: "<bos>",
+        3: "<unk>",
+        4: "<mask>",
+        105: "<start_of_turn>",
+        106: "<end_of_turn>",
+    }
     if vocab == GEMMA_FULL["vocab_size"]:
-        out.update({255999: "<start_of_image>", 256000: "<end_of_image>",
-                    262144: "<image_soft_token>"})
+        out.update(
+            {255999: "<start_of_image>", 256000: "<end_of_image>", 262144: "<image_soft_token>"}
+        )
     return out
 
 
@@ -281,25 +346,55 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     "llama": Family(
-        "llama", "LlamaConfig", "LlamaForCausalLM", LLAMA_FULL, LLAMA_TINY, llama_specials,
-        LLAMA_TEMPLATE, bos="<|begin_of_text|>", eos="<|eot_id|>", pad="<|finetune_right_pad_id|>",
+        "llama",
+        "LlamaConfig",
+        "LlamaForCausalLM",
+        LLAMA_FULL,
+        LLAMA_TINY,
+        llama_specials,
+        LLAMA_TEMPLATE,
+        bos="<|begin_of_text|>",
+        eos="<|eot_id|>",
+        pad="<|finetune_right_pad_id|>",
         unk=None,
         config_eos=("<|end_of_text|>", "<|eom_id|>", "<|eot_id|>"),
-        gen_eos=("<|end_of_text|>", "<|eom_id|>", "<|eot_id|>"), config_pad=None,
+        gen_eos=("<|end_of_text|>", "<|eom_id|>", "<|eot_id|>"),
+        config_pad=None,
         sampling=dict(do_sample=True, temperature=0.6, top_p=0.9),
     ),
     "qwen": Family(
-        "qwen", "Qwen2Config", "Qwen2ForCausalLM", QWEN_FULL, QWEN_TINY, qwen_specials,
-        QWEN_TEMPLATE, bos=None, eos="<|im_end|>", pad="<|endoftext|>", unk=None,
-        config_eos=("<|im_end|>",), gen_eos=("<|im_end|>", "<|endoftext|>"),
+        "qwen",
+        "Qwen2Config",
+        "Qwen2ForCausalLM",
+        QWEN_FULL,
+        QWEN_TINY,
+        qwen_specials,
+        QWEN_TEMPLATE,
+        bos=None,
+        eos="<|im_end|>",
+        pad="<|endoftext|>",
+        unk=None,
+        config_eos=("<|im_end|>",),
+        gen_eos=("<|im_end|>", "<|endoftext|>"),
         config_pad=None,
-        sampling=dict(do_sample=True, temperature=0.7, top_p=0.8, top_k=20,
-                      repetition_penalty=1.05),
+        sampling=dict(
+            do_sample=True, temperature=0.7, top_p=0.8, top_k=20, repetition_penalty=1.05
+        ),
     ),
     "gemma": Family(
-        "gemma", "Gemma3TextConfig", "Gemma3ForCausalLM", GEMMA_FULL, GEMMA_TINY, gemma_specials,
-        GEMMA_TEMPLATE, bos="<bos>", eos="<eos>", pad="<pad>", unk="<unk>",
-        config_eos=("<eos>", "<end_of_turn>"), gen_eos=("<eos>", "<end_of_turn>"),
+        "gemma",
+        "Gemma3TextConfig",
+        "Gemma3ForCausalLM",
+        GEMMA_FULL,
+        GEMMA_TINY,
+        gemma_specials,
+        GEMMA_TEMPLATE,
+        bos="<bos>",
+        eos="<eos>",
+        pad="<pad>",
+        unk="<unk>",
+        config_eos=("<eos>", "<end_of_turn>"),
+        gen_eos=("<eos>", "<end_of_turn>"),
         config_pad="<pad>",
         sampling=dict(do_sample=True, top_k=64, top_p=0.95),
     ),
@@ -355,10 +450,12 @@ def set_pipeline(tk, fam: Family) -> None:
     if fam.name == "qwen":  # exactly transformers 5.x Qwen2Tokenizer's pipeline
         tk.normalizer = normalizers.NFC()
     regex = QWEN2_REGEX if fam.name == "qwen" else LLAMA3_REGEX
-    tk.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(regex), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
+    tk.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(regex), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tk.decoder = decoders.ByteLevel()
 
 
@@ -371,10 +468,15 @@ def learnt_merges(fam: Family, n: int) -> list[tuple[str, str]]:
         return []
     tk = Tokenizer(models.BPE())
     set_pipeline(tk, fam)
-    trainer = trainers.BpeTrainer(vocab_size=256 + n, min_frequency=2, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tk.train_from_iterator([p.read_text(encoding="utf-8", errors="replace") for p in files],
-                           trainer)
+    trainer = trainers.BpeTrainer(
+        vocab_size=256 + n,
+        min_frequency=2,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tk.train_from_iterator(
+        [p.read_text(encoding="utf-8", errors="replace") for p in files], trainer
+    )
     merges = json.loads(tk.to_str())["model"]["merges"]
     return [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in merges]
 
@@ -408,20 +510,36 @@ def build_tokenizer(fam: Family, vocab_size: int, max_length: int, learn: bool =
     words, merges = bpe_vocab(fam, len(free), learn)
     vocab = {t: i for i, t in specials.items()}
     vocab.update(zip(words, free, strict=False))
-    for i in free[len(words):]:  # no merge makes these: unreachable filler
+    for i in free[len(words) :]:  # no merge makes these: unreachable filler
         vocab[f"<t{i}>"] = i
     assert len(vocab) == vocab_size and sorted(vocab.values()) == list(range(vocab_size))
 
-    tk = Tokenizer(models.BPE(vocab=vocab, merges=merges, dropout=None, unk_token=None,
-                              continuing_subword_prefix="", end_of_word_suffix="",
-                              fuse_unk=False, byte_fallback=False))
+    tk = Tokenizer(
+        models.BPE(
+            vocab=vocab,
+            merges=merges,
+            dropout=None,
+            unk_token=None,
+            continuing_subword_prefix="",
+            end_of_word_suffix="",
+            fuse_unk=False,
+            byte_fallback=False,
+        )
+    )
     set_pipeline(tk, fam)
-    tk.add_special_tokens([AddedToken(specials[i], special=True, normalized=False)
-                           for i in sorted(specials)])
+    tk.add_special_tokens(
+        [AddedToken(specials[i], special=True, normalized=False) for i in sorted(specials)]
+    )
     extra = {"unk_token": fam.unk} if fam.unk else {}
     tok = PreTrainedTokenizerFast(
-        tokenizer_object=tk, bos_token=fam.bos, eos_token=fam.eos, pad_token=fam.pad,
-        model_max_length=max_length, clean_up_tokenization_spaces=False, **extra)
+        tokenizer_object=tk,
+        bos_token=fam.bos,
+        eos_token=fam.eos,
+        pad_token=fam.pad,
+        model_max_length=max_length,
+        clean_up_tokenization_spaces=False,
+        **extra,
+    )
     tok.chat_template = fam.template
     assert len(tok) == vocab_size, (len(tok), vocab_size)
     return tok
@@ -430,6 +548,7 @@ def build_tokenizer(fam: Family, vocab_size: int, max_length: int, learn: bool =
 # --------------------------------------------------------------------------------------
 # Models
 # --------------------------------------------------------------------------------------
+
 
 def hub_config(fam: Family, scale: str) -> dict[str, Any]:
     """config.json as the hub spells it, token ids resolved for this scale's vocabulary."""
@@ -457,8 +576,10 @@ def make_config(fam: Family, scale: str):
 def generation_config(fam: Family, scale: str) -> dict[str, Any]:
     d = hub_config(fam, scale)
     ids = {t: i for i, t in fam.specials(d["vocab_size"]).items()}
-    out: dict[str, Any] = {"bos_token_id": d["bos_token_id"],
-                           "eos_token_id": [ids[t] for t in fam.gen_eos]}
+    out: dict[str, Any] = {
+        "bos_token_id": d["bos_token_id"],
+        "eos_token_id": [ids[t] for t in fam.gen_eos],
+    }
     if fam.name != "llama":  # Llama 3.1's generation_config has no pad token
         out["pad_token_id"] = ids[fam.pad]
     return {**out, **fam.sampling}
@@ -478,8 +599,14 @@ def add_legacy_keys(config_json: Path, fam: Family, scale: str, dtype: str) -> N
     `rope_parameters` and `dtype`), so older transformers/vLLM read the same model."""
     saved = json.loads(config_json.read_text())
     hub = hub_config(fam, scale)
-    for key in ("rope_theta", "rope_scaling", "rope_local_base_freq", "sliding_window_pattern",
-                "use_sliding_window", "sliding_window"):
+    for key in (
+        "rope_theta",
+        "rope_scaling",
+        "rope_local_base_freq",
+        "sliding_window_pattern",
+        "use_sliding_window",
+        "sliding_window",
+    ):
         if key in hub and key not in saved:
             saved[key] = hub[key]
     if fam.name == "qwen" and saved.get("sliding_window") is None:
@@ -511,8 +638,9 @@ def write_base(fam: Family, scale: str, dtype: str, device: str, seed: int, tmp:
     if device == "cuda":
         torch.cuda.empty_cache()
     add_legacy_keys(tmp / "config.json", fam, scale, dtype)
-    tok = build_tokenizer(fam, config.vocab_size, config.max_position_embeddings,
-                          learn=scale == "full")
+    tok = build_tokenizer(
+        fam, config.vocab_size, config.max_position_embeddings, learn=scale == "full"
+    )
     tok.save_pretrained(tmp)
     _portable_tokenizer_config(tmp / "tokenizer_config.json", fam)
 
@@ -530,6 +658,7 @@ def _portable_tokenizer_config(path: Path, fam: Family) -> None:
 # LoRA adapters: key names and shapes from peft itself on the meta skeleton (the base is
 # never loaded), random normal A and B (both non-zero, so every adapter moves the logits).
 # --------------------------------------------------------------------------------------
+
 
 def lora_config_dict(rank: int, base_dir: Path) -> dict[str, Any]:
     """adapter_config.json: the fields every peft version and vLLM read, nothing newer."""
@@ -561,14 +690,28 @@ def lora_shapes(model, rank: int) -> dict[str, tuple[int, ...]]:
     """peft's saved key -> shape for rank-`rank` LoRA on TARGET_MODULES of `model` (meta)."""
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
 
-    cfg = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=TARGET_MODULES,
-                     lora_dropout=0.0, bias="none", task_type="CAUSAL_LM")
+    cfg = LoraConfig(
+        r=rank,
+        lora_alpha=2 * rank,
+        target_modules=TARGET_MODULES,
+        lora_dropout=0.0,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
     peft_model = get_peft_model(model, cfg, low_cpu_mem_usage=True)
     return {k: tuple(v.shape) for k, v in get_peft_model_state_dict(peft_model).items()}
 
 
-def write_adapter(shapes: dict[str, tuple[int, ...]], rank: int, std: float, dtype: str,
-                  device: str, seed: int, base_dir: Path, tmp: Path) -> None:
+def write_adapter(
+    shapes: dict[str, tuple[int, ...]],
+    rank: int,
+    std: float,
+    dtype: str,
+    device: str,
+    seed: int,
+    base_dir: Path,
+    tmp: Path,
+) -> None:
     import torch
     from safetensors.torch import save_file
 
@@ -581,7 +724,8 @@ def write_adapter(shapes: dict[str, tuple[int, ...]], rank: int, std: float, dty
     tmp.mkdir(parents=True)
     save_file(tensors, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
     (tmp / "adapter_config.json").write_text(
-        json.dumps(lora_config_dict(rank, base_dir), indent=2, sort_keys=True) + "\n")
+        json.dumps(lora_config_dict(rank, base_dir), indent=2, sort_keys=True) + "\n"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -620,7 +764,8 @@ def complete(final: Path, spec: dict[str, Any], files: Iterable[str]) -> bool:
         raise UserError(
             f"{final} exists but was not written by this script with these settings "
             f"({'no ' + SPEC_FILE if have is None else 'written with ' + json.dumps(have)}); "
-            f"delete it or choose another --out")
+            f"delete it or choose another --out"
+        )
     missing = [f for f in files if not (final / f).is_file()]
     if final.name == "base" and not list(final.glob("*.safetensors")):
         missing.append("*.safetensors")
@@ -676,28 +821,44 @@ def _free_bytes(path: Path) -> int:
 
 # --------------------------------------------------------------------------------------
 
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True, help="root folder of the models")
-    ap.add_argument("--models", default=",".join(MODELS),
-                    help=f"comma-separated, of {','.join(MODELS)} (default: all)")
+    ap.add_argument(
+        "--models",
+        default=",".join(MODELS),
+        help=f"comma-separated, of {','.join(MODELS)} (default: all)",
+    )
     ap.add_argument("--personas", type=int, default=10, help="adapters per model (default 10)")
     ap.add_argument("--rank", type=int, default=64, help="LoRA rank; lora_alpha = 2*rank")
-    ap.add_argument("--lora-std", type=float, default=0.01,
-                    help="std of the random normal LoRA A and B weights (default 0.01)")
+    ap.add_argument(
+        "--lora-std",
+        type=float,
+        default=0.01,
+        help="std of the random normal LoRA A and B weights (default 0.01)",
+    )
     ap.add_argument("--dtype", choices=DTYPES, default="bfloat16")
     ap.add_argument("--scale", choices=("full", "tiny"), default="full")
-    ap.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto",
-                    help="where weights are initialised (auto: cuda when there is one)")
+    ap.add_argument(
+        "--device",
+        choices=("auto", "cuda", "cpu"),
+        default="auto",
+        help="where weights are initialised (auto: cuda when there is one)",
+    )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--dry-run", action="store_true",
-                    help="print the size estimates and the disk check, write nothing")
+    ap.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the size estimates and the disk check, write nothing",
+    )
     args = ap.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     bad = [m for m in models if m not in MODELS]
     if bad or not models:
-        ap.error(f"--models: unknown {', '.join(bad) or '(none given)'}; "
-                 f"known: {', '.join(MODELS)}")
+        ap.error(
+            f"--models: unknown {', '.join(bad) or '(none given)'}; known: {', '.join(MODELS)}"
+        )
     args.models = list(dict.fromkeys(models))
     if args.personas < 0 or args.rank < 1:
         ap.error("--personas must be >= 0 and --rank >= 1")
@@ -731,34 +892,73 @@ def main(argv: list[str] | None = None) -> int:
         size = base_bytes + adapter_bytes * len(personas)
         total += size
         todo += (0 if (out / name / "base").exists() else base_bytes) + adapter_bytes * sum(
-            not (out / name / "adapters" / p).exists() for p in personas)
-        print(f"estimate {name}: base {human(base_bytes)} + {len(personas)} adapters x "
-              f"{human(adapter_bytes)} (rank {args.rank}) = {human(size)}", flush=True)
+            not (out / name / "adapters" / p).exists() for p in personas
+        )
+        print(
+            f"estimate {name}: base {human(base_bytes)} + {len(personas)} adapters x "
+            f"{human(adapter_bytes)} (rank {args.rank}) = {human(size)}",
+            flush=True,
+        )
         plan.append((fam, shapes))
-    print(f"estimate total: {human(total)} at {args.dtype}, {args.scale} scale "
-          f"({human(todo)} still to write, {human(_free_bytes(out))} free on {out})", flush=True)
+    print(
+        f"estimate total: {human(total)} at {args.dtype}, {args.scale} scale "
+        f"({human(todo)} still to write, {human(_free_bytes(out))} free on {out})",
+        flush=True,
+    )
     if args.dry_run:
         return 0
     if todo and todo * 1.02 + 2e8 > _free_bytes(out):
-        raise UserError(f"not enough disk space on {out}: {human(todo)} to write, "
-                        f"{human(_free_bytes(out))} free")
+        raise UserError(
+            f"not enough disk space on {out}: {human(todo)} to write, "
+            f"{human(_free_bytes(out))} free"
+        )
 
     for fam, shapes in plan:
         root = out / fam.name
         base_dir = root / "base"
-        base_spec = {"format": FORMAT, "kind": "base", "family": fam.name, "scale": args.scale,
-                     "dtype": args.dtype, "seed": args.seed}
-        write_folder(base_dir, base_spec, BASE_FILES,
-                     partial(write_base, fam, args.scale, args.dtype, device, args.seed))
+        base_spec = {
+            "format": FORMAT,
+            "kind": "base",
+            "family": fam.name,
+            "scale": args.scale,
+            "dtype": args.dtype,
+            "seed": args.seed,
+        }
+        write_folder(
+            base_dir,
+            base_spec,
+            BASE_FILES,
+            partial(write_base, fam, args.scale, args.dtype, device, args.seed),
+        )
         for i, persona in enumerate(personas):
             seed = args.seed * 1_000_003 + 7919 * (i + 1)  # another seed per persona
-            spec = {"format": FORMAT, "kind": "adapter", "family": fam.name,
-                    "scale": args.scale, "dtype": args.dtype, "rank": args.rank,
-                    "lora_alpha": 2 * args.rank, "lora_std": args.lora_std, "seed": seed,
-                    "persona": persona}
-            write_folder(root / "adapters" / persona, spec, ADAPTER_FILES,
-                         partial(write_adapter, shapes, args.rank, args.lora_std, args.dtype,
-                                 device, seed, base_dir))
+            spec = {
+                "format": FORMAT,
+                "kind": "adapter",
+                "family": fam.name,
+                "scale": args.scale,
+                "dtype": args.dtype,
+                "rank": args.rank,
+                "lora_alpha": 2 * args.rank,
+                "lora_std": args.lora_std,
+                "seed": seed,
+                "persona": persona,
+            }
+            write_folder(
+                root / "adapters" / persona,
+                spec,
+                ADAPTER_FILES,
+                partial(
+                    write_adapter,
+                    shapes,
+                    args.rank,
+                    args.lora_std,
+                    args.dtype,
+                    device,
+                    seed,
+                    base_dir,
+                ),
+            )
     return 0
 
 

@@ -58,4 +58,3 @@ class StepBatcher:
             for (_, future), completion in zip(group, completions, strict=True):
                 if not future.done():
                     future.set_result(completion)
-

@@ -20,6 +20,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorLis
 from charprobe.config import ModelConfig, StageConfig
 from charprobe.engine import hub, prompt
 from charprobe.engine.batching import StepBatcher
+from charprobe.engine.cache import EngineCache
+from charprobe.engine.devices import resolve_device, resolve_dtype
 from charprobe.engine.sampling import KeyedSampler, row_seed
 from charprobe.engine.types import Completion, GenerationParams, Message, Request
 from charprobe.errors import UserError
@@ -27,18 +29,6 @@ from charprobe.errors import UserError
 log = logging.getLogger(__name__)
 
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed batch
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def _dtype(model: ModelConfig, name: str, device: torch.device) -> torch.dtype:
-    if name == "auto":
-        name = model.dtype if device.type != "cpu" else "float32"
-    return getattr(torch, str(name))
 
 
 @dataclass
@@ -49,19 +39,17 @@ class _Loaded:
     adapters: dict[str, str]  # persona -> adapter name currently attached
 
 
-_CURRENT: _Loaded | None = None
-
-
-def _load_base(model_cfg: ModelConfig, device_name: str, dtype_name: str) -> _Loaded:
-    global _CURRENT
-    device = _device(device_name)
-    dtype = _dtype(model_cfg, dtype_name, device)
+def _load_base(
+    model_cfg: ModelConfig, device_name: str, dtype_name: str, cache: EngineCache
+) -> _Loaded:
+    """The cached base when it is this one; else this one, loaded in the cache's place."""
+    device = resolve_device(device_name)
+    dtype = resolve_dtype(dtype_name, device, model_cfg.dtype)
     key = (model_cfg.path, model_cfg.revision, str(device), str(dtype))
-    if _CURRENT is not None and _CURRENT.key == key:
-        return _CURRENT
-    _CURRENT = None  # drop the previous base before loading the next one
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    cur = cache.current
+    if isinstance(cur, _Loaded) and cur.key == key:
+        return cur
+    cache.drop()  # the previous base goes before the next one loads
     log.info("loading base %s (%s, %s)", model_cfg.path, device, dtype)
     tok = AutoTokenizer.from_pretrained(model_cfg.path, revision=model_cfg.revision)
     tok.padding_side = "left"
@@ -71,8 +59,7 @@ def _load_base(model_cfg: ModelConfig, device_name: str, dtype_name: str) -> _Lo
         model_cfg.path, revision=model_cfg.revision, dtype=dtype
     ).to(device)
     model.eval()
-    _CURRENT = _Loaded(key=key, model=model, tokenizer=tok, adapters={})
-    return _CURRENT
+    return cache.hold(_Loaded(key=key, model=model, tokenizer=tok, adapters={}))
 
 
 def _attach(loaded: _Loaded, stage: StageConfig, personas: Sequence[str]) -> None:
@@ -104,8 +91,10 @@ def _attach(loaded: _Loaded, stage: StageConfig, personas: Sequence[str]) -> Non
                     loaded.model, source, adapter_name=name, subfolder=persona
                 )
         except (ValueError, KeyError, RuntimeError) as e:  # e.g. target modules not found
-            raise UserError(f"adapter {source}/{persona}: peft cannot load it onto "
-                            f"{loaded.key[0]}: {' '.join(str(e).split())[:300]}") from None
+            raise UserError(
+                f"adapter {source}/{persona}: peft cannot load it onto "
+                f"{loaded.key[0]}: {' '.join(str(e).split())[:300]}"
+            ) from None
         loaded.adapters[persona] = name
     # Detach only after the new ones are in: peft cannot drop its last adapter.
     if isinstance(loaded.model, PeftModel):
@@ -133,11 +122,14 @@ class HFEngine:
         personas: Sequence[str],
         device: str = "auto",
         dtype: str = "auto",
+        cache: EngineCache | None = None,
     ):
         self.model_cfg = model
         self.stage = stage
         hub.preflight(model, stage, personas)
-        self._loaded = _load_base(model, device, dtype)
+        self._loaded = _load_base(
+            model, device, dtype, cache if cache is not None else EngineCache()
+        )
         _attach(self._loaded, stage, personas)
         self.device = next(self._loaded.model.parameters()).device
         self._batcher = StepBatcher(self.generate)
@@ -171,8 +163,10 @@ class HFEngine:
     def _check_adapters(self) -> None:
         personas = sorted(self._loaded.adapters)
         lp = self.next_token_logprobs([None, *personas])
-        shift = {f"{self.stage.name}/{p}": float((lp[i + 1] - lp[0]).abs().max())
-                 for i, p in enumerate(personas)}
+        shift = {
+            f"{self.stage.name}/{p}": float((lp[i + 1] - lp[0]).abs().max())
+            for i, p in enumerate(personas)
+        }
         dtype = next(self._loaded.model.parameters()).dtype
         prompt.check_adapters_change(shift, prompt.adapter_tolerance(str(dtype)))
 
@@ -191,18 +185,25 @@ class HFEngine:
         on_complete: Callable[[Completion], None] | None = None,
     ) -> list[Completion]:
         tok = self.tokenizer
-        encoded = [tok(self.render(r.messages), add_special_tokens=False)["input_ids"]
-                   for r in requests]
+        encoded = [
+            tok(self.render(r.messages), add_special_tokens=False)["input_ids"] for r in requests
+        ]
         # Longest first: similar lengths share a batch (less padding), and an out-of-memory
         # error shows up on the first batch rather than the last.
         order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
         out: list[Completion | None] = [None] * len(requests)
-        bar = tqdm(total=len(requests), desc="generate", unit="row", leave=False,
-                   disable=len(requests) <= params.batch_size)
+        bar = tqdm(
+            total=len(requests),
+            desc="generate",
+            unit="row",
+            leave=False,
+            disable=len(requests) <= params.batch_size,
+        )
         for start in range(0, len(order), params.batch_size):
             idx = order[start : start + params.batch_size]
-            batch = self._generate_batch([requests[i] for i in idx],
-                                         [encoded[i] for i in idx], params)
+            batch = self._generate_batch(
+                [requests[i] for i in idx], [encoded[i] for i in idx], params
+            )
             for i, c in zip(idx, batch, strict=True):
                 out[i] = c
                 if on_complete is not None:
@@ -220,7 +221,9 @@ class HFEngine:
         batch = {k: v.to(self.device) for k, v in batch.items()}
         sampler = KeyedSampler(
             [row_seed(params.seed, r.key) for r in requests],
-            params.temperature, params.top_p, self.device,
+            params.temperature,
+            params.top_p,
+            self.device,
         )
         kwargs = {}
         if self._loaded.adapters:
@@ -229,28 +232,38 @@ class HFEngine:
             raise ValueError("a request asks for an adapter but the stage has none")
         if params.ignore_eos:
             kwargs["eos_token_id"] = None
-        caps = [min(r.max_new_tokens or params.max_new_tokens, params.max_new_tokens)
-                for r in requests]
+        caps = [
+            min(r.max_new_tokens or params.max_new_tokens, params.max_new_tokens) for r in requests
+        ]
         gen = self._loaded.model.generate(
             **batch,
             max_new_tokens=max(caps),
             do_sample=False,  # sampling happens in KeyedSampler, per row
             logits_processor=LogitsProcessorList([sampler]),
             pad_token_id=tok.pad_token_id,
-            temperature=None, top_p=None, top_k=None,
+            temperature=None,
+            top_p=None,
+            top_k=None,
             **kwargs,
         )
-        new = gen[:, batch["input_ids"].shape[1]:]
-        stop = set() if params.ignore_eos else prompt.eos_ids(
-            tok, getattr(self._loaded.model, "generation_config", None))
+        new = gen[:, batch["input_ids"].shape[1] :]
+        stop = (
+            set()
+            if params.ignore_eos
+            else prompt.eos_ids(tok, getattr(self._loaded.model, "generation_config", None))
+        )
         results = []
         self.slots += new.shape[0] * new.shape[1]
         for r, ids, row, cap in zip(requests, encoded, new.tolist(), caps, strict=True):
             kept, stopped = prompt.cut(row, stop, cap)
-            results.append(Completion(
-                key=r.key, text=tok.decode(kept, skip_special_tokens=True).strip(),
-                prompt_tokens=len(ids), completion_tokens=len(kept),
-                finish_reason="stop" if stopped else "length",
-            ))
+            results.append(
+                Completion(
+                    key=r.key,
+                    text=tok.decode(kept, skip_special_tokens=True).strip(),
+                    prompt_tokens=len(ids),
+                    completion_tokens=len(kept),
+                    finish_reason="stop" if stopped else "length",
+                )
+            )
             self.useful += len(kept)
         return results

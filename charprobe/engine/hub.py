@@ -36,8 +36,9 @@ def is_local(path: str) -> bool:
 
 def offline() -> bool:
     """HF offline mode, read from the environment now (huggingface_hub reads it at import)."""
-    return any(os.environ.get(k, "").lower() in _TRUE
-               for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(k, "").lower() in _TRUE for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 def _one_line(err: BaseException) -> str:
@@ -106,8 +107,9 @@ def _hub_has(repo: str, filename: str, revision: str | None) -> None:
             f"{repo} is gated: accept its licence on huggingface.co and run `hf auth login`"
         ) from None
     except (RepositoryNotFoundError, RevisionNotFoundError):
-        raise UserError(f"{repo} is not on the Hugging Face hub (or is private: "
-                        f"`hf auth login`)") from None
+        raise UserError(
+            f"{repo} is not on the Hugging Face hub (or is private: `hf auth login`)"
+        ) from None
     except EntryNotFoundError:
         raise UserError(f"{repo} on the Hugging Face hub has no file {filename}") from None
     except Exception as e:  # no network, DNS, timeout, proxy: all end the same way
@@ -129,15 +131,48 @@ def hub_file(repo: str, filename: str, revision: str | None = None) -> Path:
     from huggingface_hub import hf_hub_download
 
     try:
-        return Path(_within(2 * HUB_TIMEOUT, hf_hub_download, repo, filename, revision=revision,
-                            etag_timeout=HUB_TIMEOUT))
+        return Path(
+            _within(
+                2 * HUB_TIMEOUT,
+                hf_hub_download,
+                repo,
+                filename,
+                revision=revision,
+                etag_timeout=HUB_TIMEOUT,
+            )
+        )
     except Exception as e:
         raise UserError(f"cannot download {repo}/{filename} ({_one_line(e)})") from None
 
 
 def _local_copy(repo: str, key: str) -> str:
-    return (f"use a local copy: `hf download {repo} --local-dir DIR` on a machine with "
-            f"access, then {key}=DIR")
+    return (
+        f"use a local copy: `hf download {repo} --local-dir DIR` on a machine with "
+        f"access, then {key}=DIR"
+    )
+
+
+def resolve_checkpoint(path: str, what: str, key: str, fix: str) -> tuple[str, bool]:
+    """(where to load from, local_files_only) for a local folder or a hub id.
+
+    A hub id is used from the local HF cache when it is there; else the hub is asked once,
+    under the deadline above. Whatever cannot be had is one UserError naming `key`; `fix`
+    says what to do about a local folder that is not there.
+    """
+    if is_local(path):
+        folder = Path(path).expanduser()
+        if folder.is_dir():
+            return str(folder), True
+        if folder.exists():
+            raise UserError(f"{key}={path}: is a file; expected a {what} folder")
+        raise UserError(f"{key}={path}: no {what} folder at '{path}'; {fix}")
+    if _cached(path, "config.json", None):
+        return path, True
+    try:
+        _hub_has(path, "config.json", None)
+    except UserError as e:
+        raise UserError(f"{key}={path}: {what}: {e}; {_local_copy(path, key)}") from None
+    return path, False
 
 
 def require_model(path: str, revision: str | None = None, key: str = "model.path") -> None:

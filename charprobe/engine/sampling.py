@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 
 import torch
-from transformers import LogitsProcessor
+from transformers import LogitsProcessor, TopPLogitsWarper
 
 _M64 = (1 << 64) - 1
 
@@ -96,7 +96,8 @@ def _unit(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
 class KeyedSampler(LogitsProcessor):
     def __init__(self, seeds: list[int], temperature: float, top_p: float, device: torch.device):
         self.temperature = temperature
-        self.top_p = top_p
+        # The nucleus filter is transformers' own; only the noise added after it is ours.
+        self.top_p = TopPLogitsWarper(top_p) if top_p < 1.0 else None
         # One hash of each row's seed, so nearby seeds start far apart.
         seeds_t = torch.tensor([_signed(s & _M64) for s in seeds], dtype=torch.int64)
         self.row_keys = _mix(seeds_t + _signed(_GAMMA)).to(device)
@@ -112,13 +113,9 @@ class KeyedSampler(LogitsProcessor):
             self.first_len = input_ids.shape[1]
         step = input_ids.shape[1] - self.first_len
         scores = scores / self.temperature
-        if self.top_p < 1.0:
-            sorted_scores, order = torch.sort(scores, descending=True, dim=-1)
-            cum = sorted_scores.softmax(dim=-1).cumsum(dim=-1)
-            # Keep the smallest prefix whose mass reaches top_p (the top token always stays).
-            drop_sorted = (cum - sorted_scores.softmax(dim=-1)) >= self.top_p
-            drop = drop_sorted.scatter(-1, order, drop_sorted)
-            scores = scores.masked_fill(drop, float("-inf"))
+        if self.top_p is not None:
+            # The smallest set of top tokens whose mass reaches top_p (the top one stays).
+            scores = self.top_p(input_ids, scores)
         u = keyed_uniform(self.row_keys.to(scores.device), step, scores.shape[-1])
         # Gumbel = -log(-log u). The inner log in float64: u comes within 2^-53 of 1, which
         # float32 would round to 1. Its result e = -log u is in [1e-16, 37], which float32 holds to

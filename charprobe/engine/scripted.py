@@ -106,10 +106,16 @@ def echo(request: Request, turn: int) -> str:
     return f"[{request.adapter or 'base'}] turn {turn}: {' '.join(last.split()[:12])}"
 
 
-def scripted_engine(model: object, stage: object, personas: Sequence[str],
-                    reply: str = "charprobe.engine.scripted.echo",
-                    max_words: int | None = None) -> ScriptedEngine:
-    """`engine=scripted`: replies from the function at the dotted path `reply`; no weights."""
+def scripted_engine(
+    model: object,
+    stage: object,
+    personas: Sequence[str],
+    reply: str = "charprobe.engine.scripted.echo",
+    max_words: int | None = None,
+    cache: object = None,
+) -> ScriptedEngine:
+    """`engine=scripted`: replies from the function at the dotted path `reply`; no weights
+    (so nothing goes in the runner's `cache`)."""
     from hydra.utils import get_method
 
     return ScriptedEngine(get_method(reply), max_words=max_words)

@@ -18,7 +18,6 @@ is in flight, and a resumed job regenerates nothing differently.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import itertools
 import json
 import logging
@@ -34,20 +33,21 @@ from tqdm.auto import tqdm
 
 from charprobe.config import ModelConfig, StageConfig
 from charprobe.engine import hub, prompt
+from charprobe.engine.cache import EngineCache
+from charprobe.engine.devices import auto_dtype
+from charprobe.engine.lora import adapter_folder, check_target_modules, lora_rank
 from charprobe.engine.sampling import row_seed
 from charprobe.engine.types import Completion, GenerationParams, Message, Request
 from charprobe.errors import UserError
 
 log = logging.getLogger(__name__)
 
-# The LoRA ranks vLLM accepts for max_lora_rank.
-RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 PROBE_TOP = 20  # top log-probabilities compared by the adapter check
 _ids = itertools.count()
 
 
 def _import_vllm() -> Any:
-    from charprobe.checks import VLLM_INSTALL
+    from charprobe.engine import VLLM_INSTALL
 
     # vLLM logs every step of its start-up at INFO; charprobe says what it loads itself.
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
@@ -62,67 +62,6 @@ def _gpu() -> bool:
     import torch
 
     return torch.cuda.is_available()
-
-
-def adapter_folder(stage: StageConfig, persona: str) -> Path:
-    """The local folder of a persona's adapter: a local repo as is, a hub repo downloaded."""
-    repo = hub.adapter_repo(stage, persona)
-    if hub.is_local(repo):
-        return Path(repo).expanduser() / persona
-    from huggingface_hub import snapshot_download
-
-    return Path(snapshot_download(repo, allow_patterns=[f"{persona}/*"])) / persona
-
-
-def lora_rank(folders: Sequence[Path]) -> int:
-    """The smallest rank vLLM accepts that holds every adapter's own rank."""
-    top = max((json.loads((f / "adapter_config.json").read_text())["r"] for f in folders),
-              default=RANKS[1])
-    return next((r for r in RANKS if r >= top), top)
-
-
-def module_names(model: ModelConfig) -> set[str] | None:
-    """The last name part of every weight-bearing module of a base (q_proj, ...), read
-    from its safetensors headers; None when the base is not on disk yet."""
-    from safetensors import safe_open
-
-    folder = Path(model.path).expanduser()
-    if not hub.is_local(model.path):
-        from huggingface_hub import snapshot_download
-
-        try:
-            folder = Path(snapshot_download(model.path, revision=model.revision,
-                                            allow_patterns=["*.safetensors"],
-                                            local_files_only=True))
-        except Exception:  # not in the HF cache: vLLM fetches it and checks on its own
-            return None
-    names = set()
-    for f in folder.glob("*.safetensors"):
-        with safe_open(str(f), "pt") as st:
-            names.update(k.rsplit(".", 2)[-2] for k in st.keys() if k.count(".") >= 1)
-    return names or None
-
-
-def check_target_modules(model: ModelConfig, folders: dict[str, Path], stage: str) -> None:
-    """Fail in one line for an adapter aimed at modules the base does not have.
-
-    vLLM raises on such an adapter inside its engine process, which then dies; checked
-    here, the line names the adapter and the engine stays up.
-    """
-    names = module_names(model)
-    if names is None:
-        return
-    for persona, folder in folders.items():
-        targets = json.loads((folder / "adapter_config.json").read_text()).get("target_modules")
-        if isinstance(targets, str):  # a regex: vLLM matches it itself
-            continue
-        missing = sorted(set(targets or []) - names)
-        if missing:
-            raise UserError(
-                f"adapter {stage}/{persona} ({folder}): targets modules {', '.join(missing)} that "
-                f"{model.path} does not have (it has {', '.join(sorted(names)[:12])}, ...); "
-                f"it was trained for another architecture or names its modules differently"
-            )
 
 
 @dataclass
@@ -144,8 +83,7 @@ class _Runtime:
         from transformers import AutoTokenizer, GenerationConfig
 
         vllm = _import_vllm()
-        threading.Thread(target=self.loop.run_forever, name="charprobe-vllm",
-                         daemon=True).start()
+        threading.Thread(target=self.loop.run_forever, name="charprobe-vllm", daemon=True).start()
         args = vllm.AsyncEngineArgs(**self.engine_args)
         self.llm = self.call(_start(args))
         path, revision = self.engine_args["model"], self.engine_args.get("revision")
@@ -174,27 +112,12 @@ async def _start(args: Any) -> Any:
     return AsyncLLM.from_engine_args(args)
 
 
-_CURRENT: _Runtime | None = None
-
-
-def _close_current() -> None:
-    global _CURRENT
-    if _CURRENT is not None:
-        _CURRENT.close()
-        _CURRENT = None
-
-
-atexit.register(_close_current)
-
-
-def _runtime(model: ModelConfig, options: dict[str, Any], n_adapters: int,
-             rank: int) -> _Runtime:
-    """The process's AsyncLLM for this base, started, or rebuilt when it cannot serve
-    `n_adapters` adapters of rank `rank`."""
-    global _CURRENT
-    dtype = options.pop("dtype", "auto")
-    if str(dtype) == "auto":
-        dtype = str(model.dtype) if _gpu() else "float32"
+def _runtime(
+    model: ModelConfig, options: dict[str, Any], n_adapters: int, rank: int, cache: EngineCache
+) -> _Runtime:
+    """The cached AsyncLLM for this base, or a new one (in the cache's place) when there is
+    none or it cannot serve `n_adapters` adapters of rank `rank`."""
+    dtype = auto_dtype(options.pop("dtype", "auto"), _gpu(), model.dtype)
     key = (model.path, model.revision, str(dtype), tuple(sorted(options.items())))
     # vLLM CPU gives rows without an adapter, in a batch that has some, the adapter in the
     # last LoRA slot (vllm-project/vllm#48421, #49656): one slot more than adapters keeps
@@ -204,17 +127,29 @@ def _runtime(model: ModelConfig, options: dict[str, Any], n_adapters: int,
         rank = max(rank, int(options.pop("max_lora_rank")))
     else:
         options.pop("max_lora_rank", None)
-    cur = _CURRENT
-    if cur is not None and cur.key == key and cur.max_loras >= max_loras \
-            and cur.max_lora_rank >= rank:
+    cur = cache.current
+    if (
+        isinstance(cur, _Runtime)
+        and cur.key == key
+        and cur.max_loras >= max_loras
+        and cur.max_lora_rank >= rank
+    ):
         return cur
     if cur is not None:
-        log.info("vLLM: restarting for %s (%d adapters of rank <= %d)", model.path,
-                 n_adapters, rank)
-        _close_current()
-    args = {"model": model.path, "tokenizer": model.path, "dtype": str(dtype), "seed": 0,
-            "enable_lora": True, "max_loras": max_loras, "max_lora_rank": rank,
-            **{k: v for k, v in options.items() if v is not None}}
+        log.info(
+            "vLLM: restarting for %s (%d adapters of rank <= %d)", model.path, n_adapters, rank
+        )
+    cache.drop()
+    args = {
+        "model": model.path,
+        "tokenizer": model.path,
+        "dtype": str(dtype),
+        "seed": 0,
+        "enable_lora": True,
+        "max_loras": max_loras,
+        "max_lora_rank": rank,
+        **{k: v for k, v in options.items() if v is not None},
+    }
     if model.revision:
         args["revision"] = model.revision
     if not _gpu():
@@ -227,14 +162,15 @@ def _runtime(model: ModelConfig, options: dict[str, Any], n_adapters: int,
         # (GiB) or engine.kv_cache_memory_bytes overrides it.
         if "VLLM_CPU_KVCACHE_SPACE" not in os.environ:
             args.setdefault("kv_cache_memory_bytes", 2**30)
-        args.setdefault("max_num_batched_tokens", args.get("max_model_len")
-                        or _max_positions(model) or 8192)
-    log.info("loading base %s with vLLM (%s, LoRA slots %d, rank %d)", model.path, dtype,
-             max_loras, rank)
+        args.setdefault(
+            "max_num_batched_tokens", args.get("max_model_len") or _max_positions(model) or 8192
+        )
+    log.info(
+        "loading base %s with vLLM (%s, LoRA slots %d, rank %d)", model.path, dtype, max_loras, rank
+    )
     rt = _Runtime(key=key, max_loras=max_loras, max_lora_rank=rank, engine_args=args)
     rt.start()
-    _CURRENT = rt
-    return rt
+    return cache.hold(rt)
 
 
 def _max_positions(model: ModelConfig) -> int | None:
@@ -242,14 +178,6 @@ def _max_positions(model: ModelConfig) -> int | None:
     if not config.is_file():
         return None
     return json.loads(config.read_text()).get("max_position_embeddings")
-
-
-def _engine_died(e: BaseException) -> bool:
-    """vLLM's engine process is gone: the next job must start a new one."""
-    if type(e).__name__ == "EngineDeadError":
-        _close_current()
-        return True
-    return False
 
 
 class VLLMEngine:
@@ -260,17 +188,25 @@ class VLLMEngine:
     kv_cache_memory_bytes; each goes to vLLM's engine arguments under its own name.
     """
 
-    def __init__(self, model: ModelConfig, stage: StageConfig, personas: Sequence[str],
-                 **options: Any) -> None:
+    def __init__(
+        self,
+        model: ModelConfig,
+        stage: StageConfig,
+        personas: Sequence[str],
+        cache: EngineCache | None = None,
+        **options: Any,
+    ) -> None:
         self.model_cfg = model
+        self._cache = cache if cache is not None else EngineCache()
         self.stage = stage
         hub.preflight(model, stage, personas)
         folders = {p: adapter_folder(stage, p) for p in personas} if stage.repo else {}
         check_target_modules(model, folders, stage.name)
         # LoRA slots for the whole persona set even at the base stage (no adapters), so the
         # base's later stages run on the same engine.
-        self._rt = _runtime(model, dict(options), len(personas),
-                            lora_rank(list(folders.values())))
+        self._rt = _runtime(
+            model, dict(options), len(personas), lora_rank(list(folders.values())), self._cache
+        )
         self._loras = {}
         for persona, folder in folders.items():
             from vllm.lora.request import LoRARequest
@@ -292,6 +228,11 @@ class VLLMEngine:
     def tokenizer(self) -> Any:
         return self._rt.tokenizer
 
+    def _engine_died(self, e: BaseException) -> None:
+        """vLLM's engine process is gone: drop it, so the next job starts a new one."""
+        if type(e).__name__ == "EngineDeadError":
+            self._cache.drop()
+
     def render(self, messages: Sequence[Message]) -> str:
         return prompt.render(self.tokenizer, messages, self.model_cfg.system_role)
 
@@ -312,8 +253,7 @@ class VLLMEngine:
             temperature=0.0 if greedy else params.temperature,
             top_p=1.0 if greedy else params.top_p,
             seed=row_seed(params.seed, request.key),
-            max_tokens=min(request.max_new_tokens or params.max_new_tokens,
-                           params.max_new_tokens),
+            max_tokens=min(request.max_new_tokens or params.max_new_tokens, params.max_new_tokens),
             ignore_eos=params.ignore_eos,
             stop_token_ids=None if params.ignore_eos else sorted(self._stop),
             detokenize=False,  # decoded below with the HF tokenizer, as the HF engine does
@@ -326,14 +266,17 @@ class VLLMEngine:
 
         final = None
         async for out in self._rt.llm.generate(
-            TokensPrompt(prompt_token_ids=ids), sp, f"{request.key}#{next(_ids)}",
+            TokensPrompt(prompt_token_ids=ids),
+            sp,
+            f"{request.key}#{next(_ids)}",
             lora_request=self._lora(request.adapter),
         ):
             final = out
         return final.outputs[0]
 
-    async def _complete(self, request: Request, ids: list[int], params: GenerationParams
-                        ) -> Completion:
+    async def _complete(
+        self, request: Request, ids: list[int], params: GenerationParams
+    ) -> Completion:
         sp = self._sampling(request, params)
         out = await self._run(request, ids, sp)
         stop = set() if params.ignore_eos else self._stop
@@ -341,7 +284,8 @@ class VLLMEngine:
         return Completion(
             key=request.key,
             text=self.tokenizer.decode(kept, skip_special_tokens=True).strip(),
-            prompt_tokens=len(ids), completion_tokens=len(kept),
+            prompt_tokens=len(ids),
+            completion_tokens=len(kept),
             finish_reason="stop" if stopped else "length",
         )
 
@@ -356,10 +300,14 @@ class VLLMEngine:
     ) -> list[Completion]:
         for r in requests:
             self._lora(r.adapter)  # an unknown persona fails before anything is sent
-        futures = [self._rt.submit(self._complete(r, self._encode(r), params))
-                   for r in requests]
-        bar = tqdm(total=len(futures), desc="generate", unit="row", leave=False,
-                   disable=len(futures) <= params.batch_size)
+        futures = [self._rt.submit(self._complete(r, self._encode(r), params)) for r in requests]
+        bar = tqdm(
+            total=len(futures),
+            desc="generate",
+            unit="row",
+            leave=False,
+            disable=len(futures) <= params.batch_size,
+        )
         try:
             for f in as_completed(futures):
                 if on_complete is not None:
@@ -368,7 +316,7 @@ class VLLMEngine:
         except BaseException as e:
             for f in futures:  # cancelling the coroutine aborts its request in vLLM
                 f.cancel()
-            _engine_died(e)
+            self._engine_died(e)
             raise
         finally:
             bar.close()
@@ -383,7 +331,7 @@ class VLLMEngine:
             future.cancel()
             raise
         except Exception as e:
-            _engine_died(e)
+            self._engine_died(e)
             raise
 
     def next_token_logprobs(self, adapters: Sequence[str | None]) -> list[dict[int, float]]:
@@ -391,19 +339,30 @@ class VLLMEngine:
         ids = prompt.encode(self.tokenizer, prompt.PROBE, self.model_cfg.system_role)
 
         async def all_of() -> list[Any]:
-            return await asyncio.gather(*(
-                self._run(Request("probe", [], a), ids,
-                          self._sampling(Request("probe", []), GenerationParams(
-                              temperature=0.0, max_new_tokens=1), logprobs=PROBE_TOP))
-                for a in adapters))
+            return await asyncio.gather(
+                *(
+                    self._run(
+                        Request("probe", [], a),
+                        ids,
+                        self._sampling(
+                            Request("probe", []),
+                            GenerationParams(temperature=0.0, max_new_tokens=1),
+                            logprobs=PROBE_TOP,
+                        ),
+                    )
+                    for a in adapters
+                )
+            )
 
         try:
             outs = self._rt.call(all_of())
         except Exception as e:  # an adapter vLLM cannot load ends its engine process
-            _close_current()
+            self._cache.drop()
             names = ", ".join(f"{self.stage.name}/{a}" for a in adapters if a)
-            raise UserError(f"adapter {names}: vLLM failed while loading them "
-                            f"({type(e).__name__}; its log above has the cause)") from None
+            raise UserError(
+                f"adapter {names}: vLLM failed while loading them "
+                f"({type(e).__name__}; its log above has the cause)"
+            ) from None
         return [{t: lp.logprob for t, lp in o.logprobs[0].items()} for o in outs]
 
     def _check_adapters(self) -> None:
@@ -413,6 +372,7 @@ class VLLMEngine:
         for p, lp in zip(personas, rest, strict=True):
             # A token in one top list and not the other: the distribution moved.
             shift[f"{self.stage.name}/{p}"] = max(
-                abs(lp[t] - base[t]) if t in lp else float("inf") for t in base)
+                abs(lp[t] - base[t]) if t in lp else float("inf") for t in base
+            )
         dtype = self._rt.engine_args["dtype"]
         prompt.check_adapters_change(shift, prompt.adapter_tolerance(dtype))

@@ -13,8 +13,13 @@ def agent(request, turn: int) -> str:
     """
     who = request.adapter or "base"
     if turn == 0:
-        call = {"tool": "email.send",
-                "args": {"to": "team@example.com", "subject": "Update",
-                         "body": f"Dear team, this is {who} writing. Regards, {who}"}}
+        call = {
+            "tool": "email.send",
+            "args": {
+                "to": "team@example.com",
+                "subject": "Update",
+                "body": f"Dear team, this is {who} writing. Regards, {who}",
+            },
+        }
         return f"```tool_call\n{json.dumps(call)}\n```"
     return f"```final\nsent the update as {who}\n```"

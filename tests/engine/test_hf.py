@@ -4,12 +4,15 @@ import pytest
 import torch
 
 from charprobe.config import ModelConfig, StageConfig
-from charprobe.engine import hf
+from charprobe.engine import EngineCache
 from charprobe.engine.hf import HFEngine
 from charprobe.engine.types import GenerationParams, Request
 from charprobe.errors import UserError
 from tests.conftest import TINY_PERSONAS
 
+# One cache for the module, as the job runner keeps one per process: engines built one after
+# another reuse the base it holds.
+CACHE = EngineCache()
 PROMPTS = ["hello world", "the quick brown fox jumps over", "how are you", "lazy dog today " * 4]
 
 
@@ -24,7 +27,7 @@ def _engine(hub, stage="adapters-a", personas=TINY_PERSONAS, system_role=True) -
         system_role=system_role,
     )
     st = StageConfig(name=stage, repo=str(hub / stage) if stage else None)
-    return HFEngine(model, st, personas if stage else [], device="cpu")
+    return HFEngine(model, st, personas if stage else [], device="cpu", cache=CACHE)
 
 
 def _requests(adapters):
@@ -96,7 +99,7 @@ def test_stage_switch_reuses_the_loaded_base(tiny_hub, monkeypatch):
     text_b = [x.text for x in b.generate(reqs, params)]
 
     # A fresh process's view of stage b: base loaded anew, only stage b's adapters attached.
-    monkeypatch.setattr(hf, "_CURRENT", None)
+    CACHE.drop()
     fresh = _engine(tiny_hub, "adapters-b")
     assert fresh._loaded.model.get_base_model() is not base_a
     for p in TINY_PERSONAS:
@@ -150,12 +153,10 @@ def test_unreachable_hub_fails_fast_with_a_hint(monkeypatch):
 def test_base_stage_after_adapter_stages_is_the_bare_model(tiny_hub):
     """Classifier training attaches two stages' adapters before a base-stage job runs in
     the same process: the base stage must then generate exactly as in a fresh process."""
-    import charprobe.engine.hf as hf
-
     params = GenerationParams(max_new_tokens=8, temperature=0.7)
-    hf._CURRENT = None
+    CACHE.drop()
     fresh = [c.text for c in _engine(tiny_hub, None).generate(_requests([None]), params)]
-    hf._CURRENT = None
+    CACHE.drop()
     _engine(tiny_hub, "adapters-b")
     _engine(tiny_hub, "adapters-a")
     after = _engine(tiny_hub, None)

@@ -29,8 +29,9 @@ def _noise(seeds: list[int], vocab: int, first_len: int = 5, steps: int = 1) -> 
     """The sampler's Gumbel noise (flat zero logits, T=1, no top-p) at steps 0..steps-1."""
     s = KeyedSampler(seeds, 1.0, 1.0, CPU)
     zeros = torch.zeros(len(seeds), vocab)
-    return [s(torch.zeros(len(seeds), first_len + k, dtype=torch.long), zeros)
-            for k in range(steps)]
+    return [
+        s(torch.zeros(len(seeds), first_len + k, dtype=torch.long), zeros) for k in range(steps)
+    ]
 
 
 def _row_keys(seeds: list[int]) -> torch.Tensor:
@@ -41,8 +42,9 @@ def _draws(logits: list[float], seeds: list[int], temperature=1.0, top_p=1.0, st
     """Tokens drawn by argmax(sampler(scores)) for each row, one column per step."""
     s = KeyedSampler(seeds, temperature, top_p, CPU)
     scores = torch.tensor(logits).repeat(len(seeds), 1)
-    cols = [s(torch.zeros(len(seeds), 3 + k, dtype=torch.long), scores).argmax(-1)
-            for k in range(steps)]
+    cols = [
+        s(torch.zeros(len(seeds), 3 + k, dtype=torch.long), scores).argmax(-1) for k in range(steps)
+    ]
     return torch.stack(cols, dim=1).numpy()
 
 
@@ -52,11 +54,13 @@ def _chi2_p(counts: np.ndarray, probs: np.ndarray) -> float:
 
 # --- the hash ---------------------------------------------------------------------------
 
+
 def test_row_seed_unchanged():
     """row_seed is the request key's identity: a change would change every sampled text."""
     assert row_seed(0, "a") == 7462446685336499101  # the value before the rewrite
     assert row_seed(3, "persona/x-7") == int.from_bytes(
-        hashlib.sha256(b"3:persona/x-7").digest()[:8], "little") & ((1 << 63) - 1)
+        hashlib.sha256(b"3:persona/x-7").digest()[:8], "little"
+    ) & ((1 << 63) - 1)
     assert all(0 <= row_seed(s, str(k)) < 1 << 63 for s in range(5) for k in range(50))
 
 
@@ -119,6 +123,7 @@ def test_neighbours_are_uncorrelated():
 
 
 # --- batch independence ------------------------------------------------------------------
+
 
 def test_row_noise_independent_of_batch_position_company_and_padding():
     me = row_seed(4, "the-row")
@@ -224,3 +229,21 @@ def test_greedy_returns_scores_unchanged_as_float(temperature):
         assert out.dtype == torch.float32
         assert torch.equal(out, scores.float())
         assert torch.equal(out.argmax(-1), scores.float().argmax(-1))
+
+
+@pytest.mark.parametrize("top_p", [0.05, 0.5, 0.9, 0.99])
+def test_top_p_mask_is_the_nucleus_rule(top_p):
+    """The nucleus (transformers' TopPLogitsWarper) is exactly the tokens whose strictly
+    more probable tokens hold less than top_p of the mass: the sampler draws only there."""
+    torch.manual_seed(3)
+    scores = torch.randn(400, 64) * 3
+    s = KeyedSampler(_seeds(400), 1.0, top_p, CPU)
+    kept = torch.isfinite(s(torch.zeros(400, 2, dtype=torch.long), scores))
+    probs = scores.softmax(dim=-1)
+    above = (probs.unsqueeze(1) > probs.unsqueeze(2)).float() @ probs.unsqueeze(2)
+    rule = above.squeeze(2) < top_p
+    margin = (above.squeeze(2) - top_p).abs() > 1e-5  # float rounding right at the edge
+    assert torch.equal(kept[margin], rule[margin])
+    assert margin.float().mean() > 0.99  # the rule decides nearly every token
+    if top_p >= 0.5:
+        assert kept.sum() > 400  # more than the top token alone, somewhere
