@@ -29,8 +29,17 @@ from charprobe.engine.hub import is_local
 
 # Files that decide what a model (or adapter) generates. Everything else in its folder
 # (README.md, .gitattributes, images, nested original/ checkpoints) does not.
-SUFFIXES = (".json", ".safetensors", ".bin", ".model", ".jinja", ".txt", ".tiktoken", ".py",
-            ".joblib")
+SUFFIXES = (
+    ".json",
+    ".safetensors",
+    ".bin",
+    ".model",
+    ".jinja",
+    ".txt",
+    ".tiktoken",
+    ".py",
+    ".joblib",
+)
 # Records of how a folder was made (they hold paths and timings), not what it computes.
 NOT_OUTPUT = ("training_report.json", "training_args.bin", "trainer_state.json")
 CHUNK = 1 << 22
@@ -122,6 +131,8 @@ def file_digest(path: Path) -> str:
 def folder_fingerprint(folder: str | Path) -> str:
     """`sha256:<16 hex>` over (name, content digest) of the folder's output-deciding files."""
     folder = Path(folder).expanduser()
+    if folder.is_file():  # a scorer whose path is one file (a keyword list, a pickle)
+        return "sha256:" + file_digest(folder)[:16]
     files = sorted(
         p
         for p in folder.iterdir()

@@ -64,7 +64,7 @@ def _job(cfg: DictConfig) -> None:
     from charprobe.tracking import log_job, sweep_id_of
 
     info = run_job(cfg, job_dir)
-    log.info("done in %.1fs -> %s", info["timings"]["total_s"], job_dir)
+    log.info("done in %.1fs -> %s", info.timings["total_s"], job_dir)
     # Files first, then W&B: logging reads the finished files and never fails the job.
     log_job(cfg, job_dir, sweep_id_of(hydra_cfg))
 
@@ -93,14 +93,18 @@ def config_error(e: BaseException) -> str | None:
     from omegaconf.errors import OmegaConfBaseException
 
     if isinstance(e, OverrideParseException):
-        return (f"{e.override}: cannot parse this override ({_lines(e).split(' See ')[0]}); "
-                "write key=value (grammar: https://hydra.cc/docs/advanced/override_grammar/basic)")
+        return (
+            f"{e.override}: cannot parse this override ({_lines(e).split(' See ')[0]}); "
+            "write key=value (grammar: https://hydra.cc/docs/advanced/override_grammar/basic)"
+        )
 
     if isinstance(e, MissingConfigException) and e.missing_cfg_file:
         group, _, option = str(e.missing_cfg_file).rpartition("/")
         if group and e.options:
-            return (f"{group}={option}: no such option of config group '{group}'; use one of "
-                    f"{', '.join(e.options)}")
+            return (
+                f"{group}={option}: no such option of config group '{group}'; use one of "
+                f"{', '.join(e.options)}"
+            )
         return f"{_lines(e)}"
     cause = e.__cause__ if isinstance(e, CompactHydraException) else e
     if isinstance(cause, OmegaConfBaseException):
@@ -109,13 +113,17 @@ def config_error(e: BaseException) -> str | None:
         first = _lines(cause).split(" full_key:")[0].strip()
         choices = choices_of(key) if key else None
         if choices:
-            return (f"{key}={value}: invalid value '{value}' for {key}; allowed values: "
-                    f"{', '.join(choices)} (e.g. {key}={choices[0]})")
+            return (
+                f"{key}={value}: invalid value '{value}' for {key}; allowed values: "
+                f"{', '.join(choices)} (e.g. {key}={choices[0]})"
+            )
         parent, _, name = key.rpartition(".")
         known = keys_of(parent) if key else None
         if known is not None and name not in known:
-            return (f"{key}: no such key ({first}); the keys of "
-                    f"{parent or 'the config'} are {', '.join(known)}")
+            return (
+                f"{key}: no such key ({first}); the keys of "
+                f"{parent or 'the config'} are {', '.join(known)}"
+            )
         if key:
             shown = f"{key}={value}" if value is not None else key
             ours = schema_type(key) is not None

@@ -25,18 +25,20 @@ from omegaconf import DictConfig
 
 from charprobe.config import CONF_DIR
 from charprobe.errors import UserError
+from charprobe.records import GENERATIONS, JobFolder, discover
 from charprobe.report import ReportError, build_report
 from charprobe.scoring import build_scorer, score_job
+from charprobe.train_scorer import train_if_missing
 
 log = logging.getLogger("charprobe.rescore")
 
 
 def job_dirs(path: Path) -> list[Path]:
     """`path` itself when it is a job folder, else every job folder below it."""
-    if (path / "generations.jsonl").is_file():
+    found = discover(path, holding=GENERATIONS)
+    if len(found) == 1 and found[0].path == path:
         return [path]
-    found = path.rglob("generations.jsonl")
-    return sorted(p.parent for p in found if (p.parent / ".hydra").is_dir())
+    return [j.path for j in found if j.is_hydra_job]
 
 
 def job_config(job_dir: Path, overrides: Sequence[str]) -> DictConfig:
@@ -53,19 +55,24 @@ def rescore(path: Path, overrides: Sequence[str]) -> list[Path]:
     jobs = job_dirs(path)
     if not jobs:
         raise UserError(f"no job folder (generations.jsonl with .hydra/) in or under {path}")
+    cache: dict = {}
     for job in jobs:
         cfg = job_config(job, overrides)
-        scorer = build_scorer(cfg)
-        if scorer is None:
+        if cfg.scorer._target_ is None:
             raise UserError("scorer=none scores nothing: name a scorer, e.g. scorer=tfidf")
-        m = score_job(cfg, job, scorer)
+        train_if_missing(cfg)
+        scorer = build_scorer(cfg, cache=cache)
+        m = score_job(cfg, JobFolder(job), scorer)
         print(f"{job}: macro-F1 {m.macro_f1:.3f} [{m.ci_low:.3f}, {m.ci_high:.3f}] n={m.n}")
     return jobs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m charprobe.rescore", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m charprobe.rescore",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("path", type=Path, help="a sweep folder or one job folder")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. scorer=tfidf")
     args = ap.parse_args(argv)
