@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from charprobe import tracking
 from charprobe.personas import LABELS
-from charprobe.report import write_job_outputs
+from charprobe.report import SweepReport, build_report, write_job_outputs
 from charprobe.tracking import SweepSummary, log_job, resolve_mode, sweep_id_of
 from tests.conftest import REPO, require
 
@@ -64,7 +64,7 @@ def _wandb_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(var, str(tmp_path / "wandb_home" / sub))
     monkeypatch.setenv("WANDB_SILENT", "true")
     monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")
-    monkeypatch.setattr(tracking, "_offline_reason", None)
+    monkeypatch.setattr(tracking.modes, "offline_reason", None)
     monkeypatch.chdir(tmp_path)
 
 
@@ -301,7 +301,7 @@ def test_artifact_holds_the_job_files(sweep_dir: Path) -> None:
 
 
 def test_big_table_is_capped_and_says_so(sweep_dir: Path, monkeypatch) -> None:
-    monkeypatch.setattr(tracking, "TABLE_ROW_CAP", 4)
+    monkeypatch.setattr(tracking.job_run, "TABLE_ROW_CAP", 4)
     job = make_job(sweep_dir, "chat")
     run_dir = log_job(_cfg("chat"), job, "g")
     got = summary_of(run_dir)
@@ -366,9 +366,9 @@ def test_failure_midway_finishes_the_run_and_the_next_job_logs(
 ) -> None:
     bad, good = make_job(sweep_dir, "chat", index=0), make_job(sweep_dir, "chat_email", index=1)
     before = _snapshot(bad)
-    real = tracking.generations_table
+    real = tracking.job_run.generations_table
     monkeypatch.setattr(
-        tracking,
+        tracking.job_run,
         "generations_table",
         lambda rows: (_ for _ in ()).throw(RuntimeError("bug in logging")),
     )
@@ -379,7 +379,7 @@ def test_failure_midway_finishes_the_run_and_the_next_job_logs(
     failed = next((bad / "wandb").glob("offline-run-*"))
     assert summary_of(failed)["exit_code"] == 1  # finished, marked failed
 
-    monkeypatch.setattr(tracking, "generations_table", real)
+    monkeypatch.setattr(tracking.job_run, "generations_table", real)
     run_dir = log_job(_cfg("chat_email"), good, "g")
     assert run_dir is not None
     assert run_record(run_dir)["run_id"] != run_record(failed)["run_id"]
@@ -495,6 +495,12 @@ def test_sweep_id_of_paths_and_hydra_configs(sweep_dir: Path, tmp_path: Path) ->
 # --------------------------------------------------------------------------- sweeps
 
 
+def _end_of_sweep(cfg: DictConfig) -> None:
+    """What Hydra runs after the last job (conf/config.yaml): the report, then W&B."""
+    SweepReport().on_multirun_end(cfg)
+    SweepSummary().on_multirun_end(cfg)
+
+
 def _sweep_config(sweep_dir: Path, logger: str = "wandb") -> DictConfig:
     cfg = _cfg("chat", logger=logger)
     cfg.hydra = {
@@ -510,7 +516,7 @@ def test_sweep_summary_callback_reports_and_logs_one_run(sweep_dir: Path) -> Non
     jobs = [make_job(sweep_dir, s, index=i) for i, s in enumerate(("chat", "agentic_email"))]
     job_runs = [log_job(_cfg(j.name.split("-")[-1]), j, sweep_id_of(j)) for j in jobs]
 
-    SweepSummary().on_multirun_end(_sweep_config(sweep_dir))
+    _end_of_sweep(_sweep_config(sweep_dir))
 
     assert (sweep_dir / "report" / "summary.csv").is_file()
     runs = list((sweep_dir / "wandb").glob("offline-run-*"))
@@ -527,7 +533,7 @@ def test_sweep_summary_callback_reports_and_logs_one_run(sweep_dir: Path) -> Non
 
 def test_sweep_summary_without_wandb_only_writes_the_report(sweep_dir: Path, capsys) -> None:
     make_job(sweep_dir, "chat")
-    SweepSummary().on_multirun_end(_sweep_config(sweep_dir, logger="none"))
+    _end_of_sweep(_sweep_config(sweep_dir, logger="none"))
     assert (sweep_dir / "report" / "summary.csv").is_file()
     assert not (sweep_dir / "wandb").exists()
     assert capsys.readouterr().err == ""
@@ -535,7 +541,7 @@ def test_sweep_summary_without_wandb_only_writes_the_report(sweep_dir: Path, cap
 
 def test_sweep_summary_of_unscored_sweep_is_quiet(sweep_dir: Path, capsys) -> None:
     make_job(sweep_dir, "chat", scored=False)
-    SweepSummary().on_multirun_end(_sweep_config(sweep_dir))
+    _end_of_sweep(_sweep_config(sweep_dir))
     assert not (sweep_dir / "report").exists() and not (sweep_dir / "wandb").exists()
     assert capsys.readouterr().err == ""
 
@@ -551,6 +557,7 @@ def test_cli_relogs_a_job_that_ran_without_wandb(sweep_dir: Path) -> None:
         "tags": [],
     }
     (job / "run.json").write_text(json.dumps(run))
+    build_report(sweep_dir)  # the sweep's report, which the CLI uploads as it finds it
     assert tracking.main([str(sweep_dir), "--mode", "offline"]) == 0
     assert len(list((job / "wandb").glob("offline-run-*"))) == 1
     assert len(list((sweep_dir / "wandb").glob("offline-run-*"))) == 1

@@ -4,7 +4,7 @@ The job is real: one `python -m charprobe` run on the tiny hub (scored by tfidf,
 nobody), copied fresh for each test. W&B then fails as users meet it, with nothing but
 127.0.0.1: a malformed key, a key the server rejects, a closed port, a server that accepts
 and never answers, and W&B raising midway (in-process, and through a sitecustomize shim in
-the CLI). Every case checks the same promise (charprobe/tracking.py's docstring):
+the CLI). Every case checks the same promise (the docstring of charprobe/tracking/__init__.py):
 
 - stderr holds exactly one line: the failure line (``online``, and any failure midway) or,
   in ``auto``, the line saying the process logs offline instead;
@@ -315,7 +315,7 @@ def test_wandb_raising_midway_is_one_line(job: Path, where: str, capsys) -> None
     import wandb
 
     before = _snapshot(job)
-    cfg = tracking._job_cfg(job, "offline")  # what the CLI logs a job with
+    cfg = tracking.job_config(job, "offline")  # what the CLI logs a job with
     with pytest.MonkeyPatch.context() as mp:  # W&B works again after the block
         if where == "run.log":
             mp.setattr(wandb.Run, "log", _raise(RuntimeError("injected: log")))

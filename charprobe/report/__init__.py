@@ -1,0 +1,170 @@
+"""A sweep, a job folder or a predictions file -> summary table and figures.
+
+    python -m charprobe.report PATH [--true-col C] [--pred-col C] [--group-by a,b]
+        [--personas paper|all|p1,p2] [--out DIR] [--n-boot N] [--seed S]
+        [--no-email drop|error]
+
+PATH is a sweep folder (every job folder below it holding a ``predictions.jsonl``; cells
+are (model, stage, scaffold)), one job folder, or any predictions JSONL/JSON/CSV file
+(cells by ``--group-by``, default: whichever of model, base, stage, scaffold it has).
+Writes ``summary.csv`` and PNG figures to ``--out`` (default ``<folder>/report/``, or
+``<stem>_report/`` beside a file) and prints the table.
+
+The job runner calls `write_job_outputs`; the W&B logger calls `build_report` and logs
+the figures listed in ``frame.attrs["figures"]``. All statistics come from
+`charprobe.stats`; this module only gathers rows, tabulates and draws.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from charprobe.records import (
+    CONFUSION_CSV,
+    CONFUSION_PNG,
+    METRICS,
+    PREDICTIONS,
+    REPORT_DIR,
+    discover,
+)
+from charprobe.report.cells import (
+    CELL_KEYS,
+    ReportError,
+    collect_cells,
+    default_file_groups,
+    format_table,
+    load_sources,
+    prepare_out,
+    resolve_personas,
+    score_cell,
+    summary_table,
+)
+from charprobe.report.figures import draw_figures, plot_confusion
+from charprobe.stats import CellMetrics, NoEmail, score_rows
+from charprobe.store import atomic_path, write_json
+
+log = logging.getLogger(__name__)
+
+
+def write_job_outputs(
+    job_dir: str | Path,
+    rows: Iterable[Mapping[str, Any]],
+    personas: Sequence[str],
+    *,
+    no_email: NoEmail = "drop",
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    true_key: str = "persona",
+    pred_key: str = "pred",
+    extra: Mapping[str, Any] | None = None,
+) -> CellMetrics:
+    """Score a finished job and write metrics.json, confusion.csv and confusion.png.
+
+    `extra` is stored in metrics.json as is (e.g. which scorer made the predictions).
+    """
+    job_dir = Path(job_dir)
+    rows = list(rows)
+    metrics = score_rows(
+        rows, personas, no_email, n_boot, seed, level=level, true_key=true_key, pred_key=pred_key
+    )
+    cell = {k: str(rows[0][k]) for k in CELL_KEYS if rows and len({r.get(k) for r in rows}) == 1}
+    job_dir.mkdir(parents=True, exist_ok=True)
+    out = {**cell, **metrics.to_dict(), **(extra or {})}
+    # Every file through a temporary and a rename: a kill never leaves half of one.
+    write_json(job_dir / METRICS, out)
+    with atomic_path(job_dir / CONFUSION_CSV) as tmp:
+        metrics.confusion.to_csv(tmp)
+    title = " / ".join(cell.values()) or job_dir.name
+    plot_confusion(metrics, title, job_dir / CONFUSION_PNG)
+    return metrics
+
+
+def build_report(
+    path: str | Path,
+    *,
+    true_col: str | None = None,
+    pred_col: str | None = None,
+    group_by: Sequence[str] | None = None,
+    personas: str | Sequence[str] | None = None,
+    out: str | Path | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    no_email: NoEmail = "drop",
+    level: float = 0.95,
+    verbose: bool = False,
+) -> pd.DataFrame:
+    """Score every cell under `path`, write summary.csv and figures, return the summary.
+
+    The returned frame's ``attrs`` hold ``out_dir``, ``summary_csv`` and ``figures``
+    (figure name -> PNG path), so a logger can upload exactly what was written.
+    """
+    path = Path(path)
+    sources, default_out = load_sources(path)
+    is_job = sources[0].is_job
+    true_col = true_col or "persona"
+    pred_col = pred_col or "pred"
+    if group_by is None:
+        group_by = list(CELL_KEYS) if is_job else default_file_groups(sources[0].rows)
+    cells = collect_cells(sources, true_col, pred_col, list(group_by), resolve_personas(personas))
+    scored = [(cell, score_cell(cell, no_email, n_boot, seed, level)) for cell in cells]
+    table = summary_table(scored, list(group_by))
+
+    out_dir = prepare_out(Path(out) if out else default_out)
+    summary_csv = out_dir / "summary.csv"
+    with atomic_path(summary_csv) as tmp:
+        table.to_csv(tmp, index=False)
+    figures = draw_figures(scored, table, list(group_by), out_dir)
+    if verbose:
+        print(format_table(table, list(group_by), level))
+        print(f"\nwrote {summary_csv} and {len(figures)} figure(s) under {out_dir}")
+    table.attrs.update(
+        out_dir=str(out_dir),
+        summary_csv=str(summary_csv),
+        figures={name: str(p) for name, p in figures.items()},
+    )
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from charprobe.report.cli import main as cli_main
+
+    return cli_main(argv)
+
+
+class SweepReport(Callback):
+    """Hydra callback: after a multirun, write the sweep's report, whatever the logger.
+
+    Registered in conf/config.yaml (``hydra.callbacks.sweep_report``); the W&B callback
+    (`charprobe.tracking.SweepSummary`) then uploads what this wrote. A sweep without
+    predictions (scorer none) has nothing to report; a failure is one line, never the
+    sweep's.
+    """
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if not discover(sweep_dir, holding=PREDICTIONS):
+            log.info("sweep %s has no predictions (scorer none?): no report", sweep_dir)
+            return
+        try:
+            table = build_report(sweep_dir, out=sweep_dir / REPORT_DIR, verbose=True)
+        except Exception as err:  # noqa: BLE001 - ReportError or worse; the jobs are done
+            reason = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
+            print(
+                f"charprobe: sweep report failed for {sweep_dir}: {reason}; job files are "
+                f"complete; retry with: python -m charprobe.report {sweep_dir}",
+                file=sys.stderr,
+            )
+            return
+        log.info("sweep report: %s", table.attrs.get("out_dir"))
+
+
+__all__ = ["ReportError", "SweepReport", "build_report", "main", "write_job_outputs"]

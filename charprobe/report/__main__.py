@@ -1,0 +1,5 @@
+import sys
+
+from charprobe.report.cli import main
+
+sys.exit(main())

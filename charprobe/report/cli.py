@@ -1,0 +1,63 @@
+"""`python -m charprobe.report PATH`: the report of a sweep, a job or a predictions file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from charprobe.personas import UnknownPersonaError
+from charprobe.report import build_report
+from charprobe.report.cells import ReportError, split_list
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        build_report(
+            args.path,
+            true_col=args.true_col,
+            pred_col=args.pred_col,
+            group_by=split_list(args.group_by) if args.group_by is not None else None,
+            personas=args.personas,
+            out=args.out,
+            n_boot=args.n_boot,
+            seed=args.seed,
+            no_email=args.no_email,
+            verbose=True,
+        )
+    except (ReportError, UnknownPersonaError) as err:
+        print(f"charprobe.report: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m charprobe.report",
+        description="Macro-F1 with bootstrap CIs, per-persona F1 and confusion matrices "
+        "for a sweep folder, a job folder or a predictions file.",
+    )
+    ap.add_argument("path", help="sweep folder, job folder, or predictions .jsonl/.json/.csv")
+    ap.add_argument("--true-col", help="column with the true persona (default: persona)")
+    ap.add_argument("--pred-col", help="column with the predicted label (default: pred)")
+    ap.add_argument(
+        "--group-by",
+        help="comma-separated cell columns (default: model,stage,scaffold for runs; "
+        "for a file whichever of model,base,stage,scaffold it has)",
+    )
+    ap.add_argument(
+        "--personas",
+        help="evaluated personas: paper, all, or p1,p2,... (default: each run's persona "
+        "list; for a file, the true personas it contains)",
+    )
+    ap.add_argument("--out", help="output folder (default: <folder>/report or beside the file)")
+    ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (1000)")
+    ap.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
+    ap.add_argument(
+        "--no-email",
+        choices=("drop", "error"),
+        default="drop",
+        help="rows without text: drop them from F1 (default) or count them as wrong",
+    )
+    return ap

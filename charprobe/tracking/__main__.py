@@ -1,0 +1,3 @@
+from charprobe.tracking.cli import main
+
+raise SystemExit(main())
