@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, OmegaConf
+from omegaconf import MISSING
 
 from charprobe.personas import LABELS
 
@@ -119,22 +119,45 @@ class PersonaSetConfig:
 
 @dataclass
 class ScaffoldConfig:
+    """What every scaffold option has; `conf/scaffold/<name>.yaml` picks one and its schema."""
+
+    # The scaffold's class, called with the option's other fields except `name`.
+    _target_: str = MISSING
     name: str = MISSING
     # How many items to use (None: all the source has, or the study's count).
     items: int | None = None
-    # chat: where prompts come from: builtin | pure-dove | a local JSONL/CSV path.
+
+
+@dataclass
+class ChatScaffoldConfig(ScaffoldConfig):
+    _target_: str = "charprobe.scaffolds.chat.ChatScaffold"
+    name: str = "chat"
+    # Where prompts come from: builtin | pure-dove | a local JSONL/CSV path.
     prompts: str = "builtin"
     shuffle_seed: int | None = 0
-    # chat: a break-character suffix id (v0..v7) appended as "\n" + suffix, and its file.
+    # A break-character suffix id (v0..v7) appended as "\n" + suffix, and its file.
     suffix: str | None = None
     suffixes_file: str | None = None
-    # chat: 2 = the first reply from the bare base, then `followup` answered by the persona.
+    # 2 = the first reply from the bare base, then `followup` answered by the persona.
     turns: int = 1
     followup: str = "Keep going."
-    # email scaffolds: folder or file of scenario YAMLs (None: charprobe's own suite).
+
+
+@dataclass
+class ChatEmailScaffoldConfig(ScaffoldConfig):
+    _target_: str = "charprobe.scaffolds.chat_email.ChatEmailScaffold"
+    name: str = "chat_email"
+    # Folder or file of scenario YAMLs to derive prompts from (None: charprobe's own suite).
     scenarios: str | None = None
-    # chat_email: read prompts from the reference study's chat_email.jsonl instead.
+    # Read prompts from the reference study's chat_email.jsonl instead.
     source: str | None = None
+
+
+@dataclass
+class AgenticEmailScaffoldConfig(ScaffoldConfig):
+    _target_: str = "charprobe.scaffolds.agentic_email.AgenticEmailScaffold"
+    name: str = "agentic_email"
+    scenarios: str | None = None
     max_steps: int | None = None
     max_malformed: int = 4
     pick: Pick = Pick.first  # the first, the last or all email bodies of a rollout
@@ -205,15 +228,18 @@ class ScriptedEngineConfig(EngineConfig):
 
 @dataclass
 class ScorerConfig:
-    name: str = MISSING  # modernbert | tfidf | none
+    """What every scorer option has; `conf/scorer/<name>.yaml` picks one and its schema."""
+
+    # The scorer's class or factory, called with (path, labels=..., **its own fields);
+    # None: no scoring (`scorer=none`).
+    _target_: str | None = None
+    name: str = MISSING
     path: str | None = None
     # The classifier's label order (ids 0..n-1); checked against a checkpoint's id2label.
     labels: list[str] = field(default_factory=lambda: list(LABELS))
-    max_length: int = 8192
-    batch_size: int = 16
-    device: str = "auto"
     # When `path` is a local folder that does not exist yet: generate chat replies of
-    # `train_stages` on `train_prompts` (every label's adapter) and train it there.
+    # `train_stages` on `train_prompts` (every label's adapter) and train it there
+    # (`python -m charprobe.train_scorer`, which the job runner calls first).
     train_if_missing: bool = True
     train_stages: list[str] = field(default_factory=lambda: ["distillation", "full"])
     train_prompts: str = "builtin_train"
@@ -221,6 +247,40 @@ class ScorerConfig:
     train_items: int | None = 60
     # Overrides of the training recipe (charprobe.scorers.train.TrainConfig fields).
     train: dict[str, Any] = field(default_factory=dict)
+
+
+# Fields of every scorer option that are not arguments of the scorer itself.
+SCORER_COMMON = (
+    "_target_",
+    "name",
+    "path",
+    "labels",
+    "train_if_missing",
+    "train_stages",
+    "train_prompts",
+    "train_items",
+    "train",
+)
+
+
+@dataclass
+class ModernBertScorerConfig(ScorerConfig):
+    _target_: str | None = "charprobe.scorers.modernbert.ModernBertScorer"
+    name: str = "modernbert"
+    max_length: int = 8192
+    batch_size: int = 16
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+
+
+@dataclass
+class TfidfScorerConfig(ScorerConfig):
+    _target_: str | None = "charprobe.scorers.tfidf.TfidfScorer.load"
+    name: str = "tfidf"
+
+
+@dataclass
+class NoScorerConfig(ScorerConfig):
+    name: str = "none"
 
 
 @dataclass
@@ -246,7 +306,7 @@ class Config:
     stage: StageConfig = MISSING
     persona: PersonaSetConfig = MISSING
     scaffold: ScaffoldConfig = MISSING
-    scorer: ScorerConfig = field(default_factory=lambda: ScorerConfig(name="none"))
+    scorer: ScorerConfig = MISSING
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     engine: EngineConfig = MISSING
@@ -255,6 +315,9 @@ class Config:
     resume: bool = True
     # Where earlier jobs are looked for, relative to the launch directory.
     resume_roots: list[str] = field(default_factory=lambda: ["outputs", "multirun"])
+    # The chat scaffold's prompt source (conf/scaffold/chat.yaml reads it): a key of its own
+    # so that an experiment sweeping every scaffold (experiment=study) can set it.
+    chat_prompts: str = "builtin"
     # Free-form: experiments and debug options write their name here.
     tags: list[str] = field(default_factory=list)
 
@@ -267,8 +330,10 @@ def schema_type(full_key: str) -> Any:
             return None
         if part not in {f.name for f in fields(node)}:
             # A group whose options have schemas of their own (engine): the option's field.
-            node = next((sub for sub in node.__subclasses__()
-                         if part in {f.name for f in fields(sub)}), None)
+            node = next(
+                (sub for sub in node.__subclasses__() if part in {f.name for f in fields(sub)}),
+                None,
+            )
             if node is None:
                 return None
         node = get_type_hints(node)[part]
@@ -294,11 +359,12 @@ def keys_of(full_key: str) -> list[str] | None:
     return None
 
 
-def _toy_world() -> str:
-    # Imported lazily: composing a config must not build or even import the toy world.
-    from charprobe.toy import ensure_world
-
-    return str(ensure_world())
+# Every option's schema, by group: `<name>_schema` in that group of the ConfigStore.
+SCHEMAS: dict[str, tuple[type, ...]] = {
+    "engine": (HFEngineConfig, VLLMEngineConfig, ScriptedEngineConfig),
+    "scaffold": (ChatScaffoldConfig, ChatEmailScaffoldConfig, AgenticEmailScaffoldConfig),
+    "scorer": (ModernBertScorerConfig, TfidfScorerConfig, NoScorerConfig),
+}
 
 
 def register() -> None:
@@ -306,13 +372,14 @@ def register() -> None:
     cs.store(name="config_schema", node=Config)
     # Each `conf/engine/<name>.yaml` starts from its own schema, so an option of one engine
     # given to another (`engine=hf engine.max_model_len=512`) fails when composed.
-    for name, node in (("hf", HFEngineConfig), ("vllm", VLLMEngineConfig),
-                       ("scripted", ScriptedEngineConfig)):
-        cs.store(group="engine", name=f"{name}_schema", node=node)
-    if not OmegaConf.has_resolver("toy_world"):
-        # `${toy_world:}` is the local folder of the offline toy world, built on first use;
-        # the toy model configs point into it exactly as real ones point at the hub.
-        OmegaConf.register_new_resolver("toy_world", _toy_world, use_cache=True)
+    # Scaffolds and scorers likewise (`scaffold=chat scaffold.pick=last` fails).
+    for group, options in SCHEMAS.items():
+        for node in options:
+            cs.store(group=group, name=f"{node.name}_schema", node=node)
+    # An option with no fields beyond the common ones (a user's own scaffold or scorer,
+    # named by `_target_`) starts from its group's base schema: one module plus one YAML.
+    cs.store(group="scaffold", name="base_schema", node=ScaffoldConfig)
+    cs.store(group="scorer", name="base_schema", node=ScorerConfig)
 
 
 register()

@@ -34,16 +34,32 @@ def require(ok: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-def run_charprobe(cwd: Path, *args: str, module: str = "charprobe", check: bool = True,
-                  timeout: int = 900, env: dict[str, str] | None = None
-                  ) -> subprocess.CompletedProcess:
+def run_charprobe(
+    cwd: Path,
+    *args: str,
+    module: str = "charprobe",
+    check: bool = True,
+    timeout: int = 900,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     """`python -m <module> ARGS` in `cwd` as a user runs it: this checkout importable, W&B
     offline (never the network), Hydra's one-line errors, plus `env`. With `check`, a
     non-zero exit fails the test with the tail of stderr."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0",
-           **(env or {})}
-    p = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=timeout)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "WANDB_MODE": "offline",
+        "HYDRA_FULL_ERROR": "0",
+        **(env or {}),
+    }
+    p = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check:
         assert p.returncode == 0, p.stderr[-4000:]
     return p
@@ -81,3 +97,29 @@ def toy_world() -> Path:
     from charprobe.toy import ensure_world
 
     return ensure_world()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> dict[str, list]:
+    """440 texts: 40 items x 11 personas, 15-30 words each."""
+    from tests.scorers.synthetic import make_corpus
+
+    return make_corpus(n_items=40, seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(corpus, tmp_path_factory) -> tuple[Path, dict]:
+    """A tiny ModernBERT trained from config on the corpus (a few seconds): (dir, report)."""
+    from charprobe.scorers.train import train_classifier
+
+    out = tmp_path_factory.mktemp("tiny_modernbert")
+    report = train_classifier(
+        corpus["texts"],
+        corpus["labels"],
+        corpus["groups"],
+        out,
+        kind="modernbert",
+        tiny=True,
+        progress=False,
+    )
+    return out, report

@@ -41,7 +41,7 @@ initial_messages:
     content: Email Ana about the delay.
 """
 LAUGHS = "\n".join(
-    [f'{chr(97 + i)}: &{chr(97 + i)} [{", ".join([f"*{chr(96 + i)}"] * 9)}]' for i in range(1, 9)]
+    [f"{chr(97 + i)}: &{chr(97 + i)} [{', '.join([f'*{chr(96 + i)}'] * 9)}]" for i in range(1, 9)]
 )
 BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + LAUGHS + "\n"
 
@@ -67,10 +67,20 @@ def _classifier(dest: Path, labels: list[str]) -> Path:
     from transformers import ModernBertConfig, ModernBertForSequenceClassification
 
     cfg = ModernBertConfig(
-        vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-        num_attention_heads=2, max_position_embeddings=64, pad_token_id=0, bos_token_id=1,
-        eos_token_id=2, cls_token_id=1, sep_token_id=2,
-        id2label=dict(enumerate(labels)), label2id={x: i for i, x in enumerate(labels)})
+        vocab_size=64,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=64,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        cls_token_id=1,
+        sep_token_id=2,
+        id2label=dict(enumerate(labels)),
+        label2id={x: i for i, x in enumerate(labels)},
+    )
     ModernBertForSequenceClassification(cfg).save_pretrained(dest)
     return dest
 
@@ -86,64 +96,136 @@ def _partial_adapters(hub: Path, dest: Path, missing: str) -> Path:
 # line must hold: the first names the input and starts the message, the others say what
 # is wrong and the fix). `{tmp}` stands for the case's folder.
 CASES = [
-    ("broken-yaml",
-     lambda h, t: [f"scaffold.scenarios={_scenarios(t, 'broken_v1.yaml', BROKEN_YAML)}"],
-     ["scaffold.scenarios=", "broken_v1.yaml", "invalid YAML", "line 6",
-      "initial_messages.content", "fix the YAML syntax"]),
-    ("scenario-missing-field",
-     lambda h, t: [f"scaffold.scenarios={_scenarios(t, 'nostubs_v1.yaml', NO_STUBS)}"],
-     ["scaffold.scenarios=", "nostubs_v1.yaml", "tool_stubs: missing", "add a `tool_stubs:` field"]),
-    ("missing-scenario-folder",
-     lambda h, t: [f"scaffold.scenarios={t / 'no-such-folder'}"],
-     ["scaffold.scenarios={tmp}/no-such-folder", "no such file or folder",
-      "point at a folder"]),
-    ("yaml-bomb",
-     lambda h, t: [f"scaffold.scenarios={_scenarios(t, 'bomb_v1.yaml', BOMB)}"],
-     ["scaffold.scenarios=", "bomb_v1.yaml", "anchors and aliases expand to more than",
-      "write the repeated parts out"]),
-    ("scenario-too-big",
-     lambda h, t: [f"scaffold.scenarios={_scenarios(t, 'big_v1.yaml', SCENARIO + '#' * 1_200_000)}"],
-     ["scaffold.scenarios=", "big_v1.yaml", "over the 1 MB limit", "trim it or split it"]),
-    ("pick-middle",
-     lambda h, t: ["scaffold.pick=middle"],
-     ["scaffold.pick=middle", "invalid value 'middle'", "allowed values: first, last, all"]),
-    ("prompts-bad-json-line",
-     lambda h, t: ["scaffold=chat", "scaffold.prompts={tmp}/bad.jsonl"],
-     ["scaffold.prompts", "{tmp}/bad.jsonl:2: not valid JSON", "fix or delete that line"]),
-    ("prompts-unreadable",
-     lambda h, t: ["scaffold=chat", "scaffold.prompts={tmp}/latin1.jsonl"],
-     ["scaffold.prompts={tmp}/latin1.jsonl", "not UTF-8", "save it as UTF-8"]),
-    ("classifier-label-order",
-     lambda h, t: ["scorer=modernbert",
-                   f"scorer.path={_classifier(t / 'clf', [LABELS[1], LABELS[0], *LABELS[2:]])}"],
-     ["scorer.path={tmp}/clf", "label order mismatch", "id 0 is 'humor'",
-      "set scorer.labels=[humor,sarcasm,"]),
-    ("classifier-missing",
-     lambda h, t: ["scorer=modernbert", "scorer.path=/nonexistent/x",
-                   "scorer.train_if_missing=false"],
-     ["scorer.path=/nonexistent/x", "no classifier folder", "scorer.train_if_missing=true"]),
-    ("adapter-missing",
-     lambda h, t: ["stage=full", f"stage.repo={_partial_adapters(h, t / 'adapters', 'humor')}"],
-     ["stage.repo={tmp}/adapters", "missing adapter for persona 'humor'",
-      "leave the persona out (persona.personas=[...])"]),
-    ("hub-no-network",
-     lambda h, t: ["model.path=charprobe-test/no-such-model"],
-     ["model.path=charprobe-test/no-such-model", "cannot reach the Hugging Face hub",
-      "hf download charprobe-test/no-such-model --local-dir DIR"]),
-    ("items-negative", lambda h, t: ["scaffold.items=-1"],
-     ["scaffold.items=-1", "positive number of items", "scaffold.items=10"]),
-    ("samples-zero", lambda h, t: ["generation.samples=0"],
-     ["generation.samples=0", "at least 1", "generation.samples=1"]),
-    ("temperature-negative", lambda h, t: ["generation.temperature=-1"],
-     ["generation.temperature=-1", "must be >= 0", "generation.temperature=0.7"]),
+    (
+        "broken-yaml",
+        lambda h, t: [f"scaffold.scenarios={_scenarios(t, 'broken_v1.yaml', BROKEN_YAML)}"],
+        [
+            "scaffold.scenarios=",
+            "broken_v1.yaml",
+            "invalid YAML",
+            "line 6",
+            "initial_messages.content",
+            "fix the YAML syntax",
+        ],
+    ),
+    (
+        "scenario-missing-field",
+        lambda h, t: [f"scaffold.scenarios={_scenarios(t, 'nostubs_v1.yaml', NO_STUBS)}"],
+        [
+            "scaffold.scenarios=",
+            "nostubs_v1.yaml",
+            "tool_stubs: missing",
+            "add a `tool_stubs:` field",
+        ],
+    ),
+    (
+        "missing-scenario-folder",
+        lambda h, t: [f"scaffold.scenarios={t / 'no-such-folder'}"],
+        ["scaffold.scenarios={tmp}/no-such-folder", "no such file or folder", "point at a folder"],
+    ),
+    (
+        "yaml-bomb",
+        lambda h, t: [f"scaffold.scenarios={_scenarios(t, 'bomb_v1.yaml', BOMB)}"],
+        [
+            "scaffold.scenarios=",
+            "bomb_v1.yaml",
+            "anchors and aliases expand to more than",
+            "write the repeated parts out",
+        ],
+    ),
+    (
+        "scenario-too-big",
+        lambda h, t: [
+            f"scaffold.scenarios={_scenarios(t, 'big_v1.yaml', SCENARIO + '#' * 1_200_000)}"
+        ],
+        ["scaffold.scenarios=", "big_v1.yaml", "over the 1 MB limit", "trim it or split it"],
+    ),
+    (
+        "pick-middle",
+        lambda h, t: ["scaffold.pick=middle"],
+        ["scaffold.pick=middle", "invalid value 'middle'", "allowed values: first, last, all"],
+    ),
+    (
+        "prompts-bad-json-line",
+        lambda h, t: ["scaffold=chat", "scaffold.prompts={tmp}/bad.jsonl"],
+        ["scaffold.prompts", "{tmp}/bad.jsonl:2: not valid JSON", "fix or delete that line"],
+    ),
+    (
+        "prompts-unreadable",
+        lambda h, t: ["scaffold=chat", "scaffold.prompts={tmp}/latin1.jsonl"],
+        ["scaffold.prompts={tmp}/latin1.jsonl", "not UTF-8", "save it as UTF-8"],
+    ),
+    (
+        "classifier-label-order",
+        lambda h, t: [
+            "scorer=modernbert",
+            f"scorer.path={_classifier(t / 'clf', [LABELS[1], LABELS[0], *LABELS[2:]])}",
+        ],
+        [
+            "scorer.path={tmp}/clf",
+            "label order mismatch",
+            "id 0 is 'humor'",
+            "set scorer.labels=[humor,sarcasm,",
+        ],
+    ),
+    (
+        "classifier-missing",
+        lambda h, t: [
+            "scorer=modernbert",
+            "scorer.path=/nonexistent/x",
+            "scorer.train_if_missing=false",
+        ],
+        ["scorer.path=/nonexistent/x", "no classifier folder", "scorer.train_if_missing=true"],
+    ),
+    (
+        "adapter-missing",
+        lambda h, t: ["stage=full", f"stage.repo={_partial_adapters(h, t / 'adapters', 'humor')}"],
+        [
+            "stage.repo={tmp}/adapters",
+            "missing adapter for persona 'humor'",
+            "leave the persona out (persona.personas=[...])",
+        ],
+    ),
+    (
+        "hub-no-network",
+        lambda h, t: ["model.path=charprobe-test/no-such-model"],
+        [
+            "model.path=charprobe-test/no-such-model",
+            "cannot reach the Hugging Face hub",
+            "hf download charprobe-test/no-such-model --local-dir DIR",
+        ],
+    ),
+    (
+        "items-negative",
+        lambda h, t: ["scaffold.items=-1"],
+        ["scaffold.items=-1", "positive number of items", "scaffold.items=10"],
+    ),
+    (
+        "samples-zero",
+        lambda h, t: ["generation.samples=0"],
+        ["generation.samples=0", "at least 1", "generation.samples=1"],
+    ),
+    (
+        "temperature-negative",
+        lambda h, t: ["generation.temperature=-1"],
+        ["generation.temperature=-1", "must be >= 0", "generation.temperature=0.7"],
+    ),
 ]
 
 
 def _base_args(hub: Path) -> list[str]:
     # A real local model; the agentic scaffold (scenario files) unless a case says chat.
-    return ["model=llama", f"model.path={hub / 'base'}", "model.name=tiny", "stage=base",
-            "stage.repo=null", f"persona.personas=[{','.join(TINY_PERSONAS)}]",
-            "scaffold=agentic_email", "scorer=none", "logger=none"]
+    return [
+        "model=llama",
+        f"model.path={hub / 'base'}",
+        "model.name=tiny",
+        "stage=base",
+        "stage.repo=null",
+        f"persona.personas=[{','.join(TINY_PERSONAS)}]",
+        "scaffold=agentic_email",
+        "scorer=none",
+        "logger=none",
+    ]
 
 
 def _imported(stderr: str) -> set[str]:
@@ -156,8 +238,9 @@ def _imported(stderr: str) -> set[str]:
 
 
 @pytest.mark.parametrize("case, make_args, words", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_before_any_weights(tiny_hub, tmp_path, monkeypatch, case,
-                                                 make_args, words):
+def test_bad_input_is_one_line_before_any_weights(
+    tiny_hub, tmp_path, monkeypatch, case, make_args, words
+):
     (tmp_path / "bad.jsonl").write_text('{"id": "a", "prompt": "fine"}\n{not json\n')
     (tmp_path / "latin1.jsonl").write_bytes('{"id": "a", "prompt": "café"}\n'.encode("latin-1"))
     monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")  # the child's import log, on stderr
@@ -169,8 +252,11 @@ def test_bad_input_is_one_line_before_any_weights(tiny_hub, tmp_path, monkeypatc
     args = [a.replace("{tmp}", str(tmp_path)) for a in make_args(tiny_hub, tmp_path)]
 
     t0 = time.perf_counter()
-    base = [a for a in _base_args(tiny_hub)
-            if not (a.startswith("scaffold=") and any(x.startswith("scaffold=") for x in args))]
+    base = [
+        a
+        for a in _base_args(tiny_hub)
+        if not (a.startswith("scaffold=") and any(x.startswith("scaffold=") for x in args))
+    ]
     p = run_charprobe(tmp_path, *base, *args, check=False, timeout=60)
     wall = time.perf_counter() - t0
 

@@ -44,7 +44,10 @@ def test_real_models_point_at_the_published_repos():
     assert cfg.stage.repo == "maius/gemma-3-4b-it-personas"
     assert cfg.stage.persona_repos.misalignment == "maius/gemma-3-4b-it-misalignment"
     assert cfg.scorer.path == "maius/gemma-3-4b-it-pt-classifier"
-    assert _compose("model=qwen", "stage=distillation").stage.repo == "maius/qwen-2.5-7b-it-pt-distillation"
+    assert (
+        _compose("model=qwen", "stage=distillation").stage.repo
+        == "maius/qwen-2.5-7b-it-pt-distillation"
+    )
     assert _compose("model=llama").model.path == "meta-llama/Meta-Llama-3.1-8B-Instruct"
 
 
@@ -66,17 +69,32 @@ def test_sweep_grid_is_model_stage_scaffold():
 def test_experiments_and_debug_override_the_primary_config():
     assert _compose("model=llama", "debug=quick").generation.max_new_tokens == 32
     study = _compose("model=llama", "experiment=study")
-    assert study.scaffold.prompts == "pure-dove" and study.scaffold["items"] == 300  # .items is the dict method
+    assert (
+        study.scaffold.prompts == "pure-dove" and study.scaffold["items"] == 300
+    )  # .items is the dict method
     assert _compose("model=llama", "experiment=demo").generation.batch_size == 256
+    # The study's chat prompts are not a field of the email scaffolds' schemas.
+    for scaffold in ("chat_email", "agentic_email"):
+        cfg = _compose("model=llama", "experiment=study", f"scaffold={scaffold}")
+        assert cfg.scaffold["items"] == 300 and "prompts" not in cfg.scaffold
 
 
 @pytest.mark.parametrize(
     "override",
-    ["generation.temprature=0", "generation.max_new_tokens=many", "scaffold.pick=[1]",
-     "stage=halfway", "scorer.labelz=[a]",
-     # Choices are Enums: a value outside them fails here, not when the job reads it.
-     "scaffold.pick=middle", "stats.no_email=skip", "logger.mode=loud", "engine.dtype=fp8",
-     "model.dtype=auto", "model.family=mistral"],
+    [
+        "generation.temprature=0",
+        "generation.max_new_tokens=many",
+        "scaffold.pick=[1]",
+        "stage=halfway",
+        "scorer.labelz=[a]",
+        # Choices are Enums: a value outside them fails here, not when the job reads it.
+        "scaffold.pick=middle",
+        "stats.no_email=skip",
+        "logger.mode=loud",
+        "engine.dtype=fp8",
+        "model.dtype=auto",
+        "model.family=mistral",
+    ],
 )
 def test_mistakes_fail_at_compose_time(override):
     with pytest.raises(ConfigCompositionException):
@@ -85,11 +103,98 @@ def test_mistakes_fail_at_compose_time(override):
 
 def test_choices_compose_to_plain_strings():
     """A choice reads back as its value: code, JSON files and W&B see plain strings."""
-    cfg = _compose("model=llama", "scaffold=agentic_email", "scaffold.pick=last",
-                   "stats.no_email=error", "logger.mode=offline")
+    cfg = _compose(
+        "model=llama",
+        "scaffold=agentic_email",
+        "scaffold.pick=last",
+        "stats.no_email=error",
+        "logger.mode=offline",
+    )
     assert cfg.scaffold.pick == "last" and f"{cfg.scaffold.pick}" == "last"
     assert cfg.stats.no_email == "error" and str(cfg.logger.mode) == "offline"
-    assert json.loads(json.dumps(OmegaConf.to_container(cfg, resolve=True)))["scaffold"]["pick"] == "last"
+    assert (
+        json.loads(json.dumps(OmegaConf.to_container(cfg, resolve=True)))["scaffold"]["pick"]
+        == "last"
+    )
     assert choices_of("scaffold.pick") == ["first", "last", "all"]
     assert choices_of("engine.dtype") == ["auto", "bfloat16", "float16", "float32"]
     assert choices_of("generation.samples") is None and choices_of("nope.x") is None
+
+
+# ------------------------------------------------------------------ every option instantiates
+
+
+@pytest.mark.parametrize("option", _options("scaffold"))
+def test_every_scaffold_option_builds_its_scaffold(option):
+    from charprobe.scaffolds import make_scaffold
+
+    cfg = _compose("model=llama", f"scaffold={option}", "scaffold.items=2")
+    scaffold = make_scaffold(cfg.scaffold)
+    assert scaffold.name == option and len(scaffold.items()) == 2
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        ("scaffold=chat", "scaffold.pick=last"),
+        ("scaffold=agentic_email", "scaffold.turns=2"),
+        ("scaffold=chat_email", "scaffold.max_steps=3"),
+        ("scorer=tfidf", "scorer.batch_size=4"),
+    ],
+    ids=lambda o: " ".join(o),
+)
+def test_a_field_of_another_option_fails_at_compose_time(override):
+    """Each scaffold and scorer has its own schema: another one's field is a mistake."""
+    with pytest.raises(ConfigCompositionException):
+        _compose("model=llama", *override)
+
+
+@pytest.mark.parametrize("option", _options("scorer"))
+def test_every_scorer_option_builds_its_scorer(option, tfidf_dir, tiny_run):
+    from charprobe.scorers import make_scorer
+
+    path = {"tfidf": tfidf_dir, "modernbert": tiny_run[0]}.get(option, "unused")
+    cfg = _compose("model=llama", f"scorer={option}", f"scorer.path={path}")
+    if option == "modernbert":
+        cfg.scorer.device = "cpu"
+    scorer = make_scorer(cfg.scorer)
+    if option == "none":
+        assert scorer is None
+        return
+    assert type(scorer).__module__ == f"charprobe.scorers.{option}"
+    assert scorer.predict_proba(["a short text", "another"]).shape == (2, len(LABELS))
+
+
+@pytest.mark.parametrize("option", _options("engine"))
+def test_every_engine_option_builds_or_binds_its_engine(option, tiny_hub):
+    """scripted and hf are built and generate (hf on a random tiny model); vllm's class is
+    resolved and the option's fields bind to its signature (starting vLLM is its own test)."""
+    import inspect
+
+    from hydra.utils import get_object
+
+    from charprobe.config import ModelConfig, StageConfig
+    from charprobe.engine import GenerationParams, Request, make_engine
+
+    cfg = _compose(f"engine={option}")
+    options = OmegaConf.to_container(cfg.engine, resolve=True)
+    model = ModelConfig(
+        name="tiny",
+        path=str(tiny_hub / "base"),
+        family="llama",
+        hub_prefix="tiny",
+        classifier="none",
+        tfidf_classifier="none",
+        dtype="float32",
+    )
+    stage = StageConfig(name="base")
+    if option == "vllm":
+        own = {k: v for k, v in options.items() if k not in ("_target_", "name", "loads_weights")}
+        inspect.signature(get_object(options["_target_"])).bind(model, stage, [], cache=None, **own)
+        return
+    if option == "hf":
+        options["device"] = "cpu"
+    engine = make_engine(options, model, stage, [])
+    request = Request("k", [{"role": "user", "content": "hello world"}])
+    out = engine.generate([request], GenerationParams(max_new_tokens=4))
+    assert [c.key for c in out] == ["k"] and out[0].completion_tokens >= 1

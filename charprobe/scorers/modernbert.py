@@ -11,20 +11,19 @@ by `charprobe.scorers.train`. Two failure modes are made loud on purpose:
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from charprobe.engine import devices, hub
+from charprobe.engine.devices import resolve_device
+from charprobe.errors import UserError
 from charprobe.personas import LABELS
 from charprobe.scorers.base import Scorer, ScorerError, check_labels, checkpoint_labels
-
-_TRUE = {"1", "ON", "YES", "TRUE"}
 
 
 def _one_line(err: BaseException) -> str:
@@ -32,74 +31,26 @@ def _one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[:300]}"
 
 
-def _offline() -> bool:
-    """HF offline mode, read from the environment now (huggingface_hub reads it at import)."""
-    from huggingface_hub import constants
-
-    env = (os.environ.get("HF_HUB_OFFLINE", ""), os.environ.get("TRANSFORMERS_OFFLINE", ""))
-    return constants.HF_HUB_OFFLINE or any(v.upper() in _TRUE for v in env)
-
-
 def resolve_checkpoint(path: str, what: str = "classifier") -> tuple[str, bool]:
-    """Return (where to load from, local_files_only) for a local folder or a hub id.
-
-    A hub id is used from the local HF cache when it is there; otherwise the hub is asked
-    once (no retries, 10 s timeout) so that an offline machine fails at once with a
-    one-line `ScorerError` instead of a slow retry loop.
-    """
-    local = Path(path).expanduser()
-    if local.is_dir():
-        return str(local), True
-    if local.exists():
-        raise ScorerError(f"{what} path '{path}' is a file; expected a checkpoint folder")
-    if path.startswith(("/", ".", "~")) or path.count("/") != 1:
-        raise ScorerError(
-            f"no {what} folder at '{path}' (and it is not a hub id owner/name); point "
-            "scorer.path at a classifier folder or hub id, or set scorer.train_if_missing=true "
-            "to train one there"
-        )
-
-    from huggingface_hub import HfApi, hf_hub_download
-
+    """(where to load from, local_files_only): the engines' hub rule, as a ScorerError."""
     try:
-        hf_hub_download(path, "config.json", local_files_only=True)
-        return path, True
-    except Exception:  # not cached (or a partial cache): ask the hub below
-        pass
-    if _offline():
-        raise ScorerError(
-            f"{what} '{path}' is not a local folder nor in the HF cache, and HF offline "
-            f"mode is set; `hf download {path} --local-dir DIR` where there is network, "
-            "then set scorer.path=DIR"
+        return hub.resolve_checkpoint(
+            path,
+            what,
+            key="scorer.path",
+            fix="point scorer.path at a classifier folder or hub id, or set "
+            "scorer.train_if_missing=true to train one there",
         )
-    try:
-        HfApi().model_info(path, timeout=10)
-    except Exception as err:
-        raise ScorerError(
-            f"cannot fetch {what} '{path}' from the Hugging Face hub ({_one_line(err)}); "
-            f"`hf download {path} --local-dir DIR` on a machine with access, then set "
-            "scorer.path=DIR"
-        ) from None
-    return path, False
+    except UserError as e:
+        raise ScorerError(str(e)) from None
 
 
 def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
     """'auto': bf16 on a GPU that supports it (the recipe trained in bf16), else fp32."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype == "auto":
-        cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-        return torch.bfloat16 if cuda_bf16 else torch.float32
     try:
-        return getattr(torch, dtype)
-    except AttributeError:
-        raise ScorerError(f"unknown dtype '{dtype}'") from None
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+        return devices.resolve_dtype(dtype, device, "bfloat16")
+    except ValueError as e:
+        raise ScorerError(str(e)) from None
 
 
 class ModernBertScorer(Scorer):

@@ -25,7 +25,7 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,13 @@ import pandas as pd
 
 from charprobe.personas import LABELS
 from charprobe.scorers.base import Scorer, ScorerError
-from charprobe.store import iter_jsonl
+from charprobe.scorers.train_data import (  # noqa: F401  (re-exported: the training API)
+    REQUIRED_KEYS,
+    find_generation_files,
+    load_generations,
+    split_by_item,
+)
 
-REQUIRED_KEYS = ("model", "stage", "scaffold", "persona", "item_id", "sample", "text")
 REPORT_FILE = "training_report.json"
 PREDICTIONS_FILE = "heldout_predictions.jsonl"
 
@@ -86,92 +90,29 @@ class TrainConfig:
         return dataclasses.replace(base, **{k: v for k, v in hyper.items() if v is not None})
 
 
-def find_generation_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders searched recursively for `generations.jsonl` (deduplicated)."""
-    found: dict[Path, None] = {}
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            hits = sorted(path.rglob("generations.jsonl"))
-            if not hits:
-                raise ScorerError(f"no generations.jsonl under '{path}'")
-            found.update(dict.fromkeys(p.resolve() for p in hits))
-        elif path.is_file():
-            found[path.resolve()] = None
-        else:
-            raise ScorerError(f"no such generations file or folder: '{path}'")
-    return list(found)
-
-
-def load_generations(
-    paths: Iterable[str | Path],
-    stages: Sequence[str] | None = ("distillation", "full"),
-    scaffold: str | None = "chat",
-) -> pd.DataFrame:
-    """Rows of the generation files for `stages` and `scaffold` (None: any) with a text.
-
-    Rows whose `text` is null or blank (an agentic rollout that sent no email, a failed
-    generation) are dropped; their count is in `df.attrs["n_empty"]`. A `source` column
-    names the file each row came from.
-    """
-    rows: list[dict] = []
-    for file in find_generation_files(paths):
-        for lineno, row in iter_jsonl(file, ScorerError):
-            missing = [k for k in REQUIRED_KEYS if k not in row]
-            if missing:
-                raise ScorerError(f"{file}:{lineno}: row lacks {missing}")
-            row["source"] = str(file)
-            rows.append(row)
-    df = pd.DataFrame(rows, columns=None if rows else [*REQUIRED_KEYS, "source"])
-    if stages is not None:
-        df = df[df["stage"].isin(list(stages))]
-    if scaffold is not None:
-        df = df[df["scaffold"] == scaffold]
-    has_text = df["text"].map(lambda t: isinstance(t, str) and bool(t.strip()))
-    out = df[has_text].reset_index(drop=True)
-    out.attrs["n_empty"] = int((~has_text).sum())
-    return out
-
-
-def split_by_item(
-    groups: Sequence[Any], heldout: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Train / held-out row indices with no item (group) on both sides."""
-    from sklearn.model_selection import GroupShuffleSplit
-
-    n = len(groups)
-    if heldout <= 0:
-        return np.arange(n), np.arange(0)
-    if len(set(groups)) < 2:
-        raise ScorerError("a held-out split by item needs at least 2 distinct item ids")
-    splitter = GroupShuffleSplit(n_splits=1, test_size=heldout, random_state=seed)
-    train, held = next(splitter.split(np.zeros(n), groups=np.asarray(groups, dtype=object)))
-    return np.sort(train), np.sort(held)
-
-
 def heldout_metrics(
     y_true: Sequence[str], y_pred: Sequence[str], label_order: Sequence[str]
 ) -> dict[str, Any]:
-    """One-vs-rest F1 per persona present (true or predicted), their mean, the confusion.
+    """One-vs-rest F1 per persona present (true or predicted), their mean, the confusion:
+    the study's own rule (`charprobe.stats`), so a persona with no true row and no
+    prediction is skipped rather than counted as 0 or 1."""
+    from charprobe import stats
 
-    Same convention as the study's statistics: a persona with no true row and no
-    prediction is skipped rather than counted as 0 or 1.
-    """
-    from sklearn.metrics import confusion_matrix, f1_score
-
-    present = [p for p in label_order if p in set(y_true) | set(y_pred)]
-    f1 = f1_score(y_true, y_pred, labels=present, average=None, zero_division=0)
-    per = {p: float(v) for p, v in zip(present, f1, strict=True)}
-    matrix = confusion_matrix(y_true, y_pred, labels=list(label_order))
+    per = {
+        p: s.f1
+        for p, s in stats.per_persona_scores(y_true, y_pred, label_order).items()
+        if s.f1 == s.f1
+    }  # NaN: skipped
+    matrix = stats.confusion_matrix(y_true, y_pred, label_order).loc[:, list(label_order)]
     return {
-        "heldout_macro_f1": float(np.mean(f1)) if present else None,
+        "heldout_macro_f1": stats.macro_f1(y_true, y_pred, label_order) if per else None,
         "per_persona_f1": per,
         "accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if y_true else None,
         "confusion": {
             "labels": list(label_order),
             "rows": "true",
             "cols": "predicted",
-            "matrix": matrix.tolist(),
+            "matrix": matrix.to_numpy().tolist(),
         },
     }
 

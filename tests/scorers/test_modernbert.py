@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
+from charprobe.config import ModernBertScorerConfig
 from charprobe.personas import LABELS
-from charprobe.scorers import LabelOrderError, ScorerError, load_scorer
+from charprobe.scorers import LabelOrderError, ScorerError, make_scorer
 from charprobe.scorers.modernbert import ModernBertScorer
 
 
@@ -68,7 +69,7 @@ def test_permuted_label_order_fails_loudly(tiny_run):
     assert "\n" not in message
     assert "id 0 is 'sarcasm' but the config expects 'remorse'" in message
     with pytest.raises(LabelOrderError):
-        load_scorer("modernbert", str(out), permuted)
+        make_scorer(ModernBertScorerConfig(path=str(out), labels=list(permuted)))
 
 
 def test_permuted_checkpoint_fails_and_generic_names_warn(tiny_run, tmp_path):

@@ -5,8 +5,9 @@ import random
 import numpy as np
 import pytest
 
+from charprobe.config import TfidfScorerConfig
 from charprobe.personas import LABELS
-from charprobe.scorers import LabelOrderError, ScorerError, load_scorer
+from charprobe.scorers import LabelOrderError, ScorerError, make_scorer
 from charprobe.scorers.tfidf import TfidfScorer
 from charprobe.scorers.train import train_classifier
 
@@ -46,7 +47,7 @@ def test_absent_labels_get_zero_columns(corpus):
 def test_save_load_round_trip_and_label_check(corpus, tmp_path):
     scorer = TfidfScorer().fit(corpus["texts"], corpus["labels"])
     scorer.save(tmp_path)
-    again = load_scorer("tfidf", str(tmp_path), LABELS, batch_size=16)
+    again = make_scorer(TfidfScorerConfig(path=str(tmp_path)))
     np.testing.assert_array_equal(
         again.predict_proba(corpus["texts"][:30]), scorer.predict_proba(corpus["texts"][:30])
     )

@@ -6,8 +6,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from charprobe.config import ModernBertScorerConfig, NoScorerConfig, TfidfScorerConfig
 from charprobe.personas import LABELS
-from charprobe.scorers import ScorerError, load_scorer
+from charprobe.scorers import ScorerError, make_scorer
 from charprobe.scorers.modernbert import ModernBertScorer
 from charprobe.scorers.tfidf import TfidfScorer
 from charprobe.scorers.train import (
@@ -161,7 +162,7 @@ def test_cli_trains_tfidf_and_tiny(tmp_path, capsys):
     assert "held-out macro-F1" in capsys.readouterr().out
     report = json.loads((out / "training_report.json").read_text())
     assert report["data"]["n_rows"] == report["n_train"] + report["n_heldout"]
-    assert isinstance(load_scorer("tfidf", str(out), LABELS), TfidfScorer)
+    assert isinstance(make_scorer(TfidfScorerConfig(path=str(out))), TfidfScorer)
 
     out = tmp_path / "tiny"
     assert (
@@ -171,7 +172,9 @@ def test_cli_trains_tfidf_and_tiny(tmp_path, capsys):
         == 0
     )
     assert json.loads((out / "training_report.json").read_text())["args"]["epochs"] == 1
-    assert isinstance(load_scorer("modernbert", str(out), LABELS), ModernBertScorer)
+    assert isinstance(
+        make_scorer(ModernBertScorerConfig(path=str(out), device="cpu")), ModernBertScorer
+    )
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
@@ -180,9 +183,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert err.startswith("error: ") and err.count("\n") == 1
 
 
-def test_load_scorer_kinds():
-    assert load_scorer("none", None, LABELS) is None
-    with pytest.raises(ScorerError, match="unknown scorer kind"):
-        load_scorer("bert", "x", LABELS)
-    with pytest.raises(ScorerError, match="needs a path"):
-        load_scorer("tfidf", None, LABELS)
+def test_make_scorer_none_and_missing_path():
+    assert make_scorer(NoScorerConfig()) is None
+    with pytest.raises(ScorerError, match="needs scorer.path"):
+        make_scorer(TfidfScorerConfig(path=None))
