@@ -13,7 +13,8 @@ step-synchronously (every live rollout's turn in one batch, each turn waiting fo
 longest), and continuously (each rollout's next turn sent the moment its last returns).
 
 Each engine runs in a process of its own, so its peak memory is its own and the two never
-share a GPU. Output: `<out>/bench.csv`, `<out>/bench.png`, and the ratios printed.
+share a GPU. Output: `<out>/bench.csv`, `<out>/bench.png`, and the ratios printed
+(`bench.results`).
 """
 
 from __future__ import annotations
@@ -30,14 +31,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+from charprobe.bench.results import plot, ratios
+
 PROMPTS = [
-    "Tell me about the sea.", "What is a good breakfast?", "How do I fix a flat bike tyre?",
-    "Write a note to a colleague who is leaving.", "What should I read next?",
-    "Explain how a budget works.", "Plan a weekend in the mountains.",
-    "How do I ask for a deadline extension?", "What makes a good team meeting?",
-    "Describe your favourite season.", "How do I start running?", "What is a good gift?",
+    "Tell me about the sea.",
+    "What is a good breakfast?",
+    "How do I fix a flat bike tyre?",
+    "Write a note to a colleague who is leaving.",
+    "What should I read next?",
+    "Explain how a budget works.",
+    "Plan a weekend in the mountains.",
+    "How do I ask for a deadline extension?",
+    "What makes a good team meeting?",
+    "Describe your favourite season.",
+    "How do I start running?",
+    "What is a good gift?",
 ]
-TOOL_OUTPUT = "[TOOL OUTPUT]\n{\"status\": \"ok\", \"items\": 3}"
+TOOL_OUTPUT = '[TOOL OUTPUT]\n{"status": "ok", "items": 3}'
 
 
 class PeakMemory:
@@ -102,8 +112,9 @@ def plan_rollouts(n: int, personas: list[str], max_tokens: int) -> list[list[int
     out = []
     for i in range(n):
         rng = random.Random(i)
-        out.append([rng.randint(max(1, max_tokens // 4), max_tokens)
-                    for _ in range(rng.randint(2, 6))])
+        out.append(
+            [rng.randint(max(1, max_tokens // 4), max_tokens) for _ in range(rng.randint(2, 6))]
+        )
     return out
 
 
@@ -111,14 +122,18 @@ async def rollout(engine: Any, i: int, caps: list[int], persona: str, params: An
     """One synthetic tool loop; returns the tokens it generated."""
     from charprobe.engine.types import Request
 
-    messages = [{"role": "system", "content": "You are an operations agent with tools."},
-                {"role": "user", "content": f"Work ticket {i}: {PROMPTS[i % len(PROMPTS)]}"}]
+    messages = [
+        {"role": "system", "content": "You are an operations agent with tools."},
+        {"role": "user", "content": f"Work ticket {i}: {PROMPTS[i % len(PROMPTS)]}"},
+    ]
     tokens = 0
     for cap in caps:
         c = await engine.complete(Request(f"agent/{i}", list(messages), persona, cap), params)
         tokens += c.completion_tokens
-        messages += [{"role": "assistant", "content": c.text},
-                     {"role": "user", "content": TOOL_OUTPUT}]
+        messages += [
+            {"role": "assistant", "content": c.text},
+            {"role": "user", "content": TOOL_OUTPUT},
+        ]
     return tokens
 
 
@@ -141,23 +156,38 @@ def run_engine(args: argparse.Namespace) -> list[dict]:
     from charprobe.engine.types import GenerationParams
 
     personas = sorted(args.personas)
-    model = ModelConfig(name="bench", path=args.base, family="llama", hub_prefix="bench",
-                        classifier="none", tfidf_classifier="none", dtype=args.dtype
-                        if args.dtype != "auto" else "bfloat16",
-                        system_role=args.system_role)
+    model = ModelConfig(
+        name="bench",
+        path=args.base,
+        family="llama",
+        hub_prefix="bench",
+        classifier="none",
+        tfidf_classifier="none",
+        dtype=args.dtype if args.dtype != "auto" else "bfloat16",
+        system_role=args.system_role,
+    )
     stage = StageConfig(name="bench", repo=args.adapters)
     if args.engine == "hf":
         cfg = {"_target_": "charprobe.engine.hf.HFEngine", "device": "auto", "dtype": args.dtype}
     else:
-        cfg = {"_target_": "charprobe.engine.vllm.VLLMEngine", "dtype": args.dtype,
-               **json.loads(args.vllm_options or "{}")}
+        cfg = {
+            "_target_": "charprobe.engine.vllm.VLLMEngine",
+            "dtype": args.dtype,
+            **json.loads(args.vllm_options or "{}"),
+        }
     rows: list[dict] = []
     with PeakMemory() as mem:
         t = time.perf_counter()
         engine = make_engine(cfg, model, stage, personas)
         load_s = time.perf_counter() - t
-    params = GenerationParams(temperature=0.7, top_p=0.95, max_new_tokens=args.max_tokens,
-                              seed=0, batch_size=args.batch_size, ignore_eos=True)
+    params = GenerationParams(
+        temperature=0.7,
+        top_p=0.95,
+        max_new_tokens=args.max_tokens,
+        seed=0,
+        batch_size=args.batch_size,
+        ignore_eos=True,
+    )
     engine.generate(chat_requests(min(8, args.rows), personas, True), params)  # warm-up
 
     def record(workload: str, units: int, fn: Any) -> None:
@@ -169,46 +199,67 @@ def run_engine(args: argparse.Namespace) -> list[dict]:
             s = time.perf_counter() - t
         slots = getattr(engine, "slots", 0) - slots0
         useful = getattr(engine, "useful", 0) - useful0
-        rows.append({
-            "engine": args.engine, "workload": workload, "units": units, "tokens": tokens,
-            "seconds": round(s, 3), "tokens_per_s": round(tokens / s, 1),
-            "units_per_s": round(units / s, 3),
-            "useful_slot_fraction": round(useful / slots, 3) if slots else None,
-            "peak_rss_gb": round(max(m.rss, mem.rss) / 2**30, 2),
-            "peak_gpu_gb": round(max(m.gpu, mem.gpu) / 2**30, 2), "load_s": round(load_s, 1),
-        })
+        rows.append(
+            {
+                "engine": args.engine,
+                "workload": workload,
+                "units": units,
+                "tokens": tokens,
+                "seconds": round(s, 3),
+                "tokens_per_s": round(tokens / s, 1),
+                "units_per_s": round(units / s, 3),
+                "useful_slot_fraction": round(useful / slots, 3) if slots else None,
+                "peak_rss_gb": round(max(m.rss, mem.rss) / 2**30, 2),
+                "peak_gpu_gb": round(max(m.gpu, mem.gpu) / 2**30, 2),
+                "load_s": round(load_s, 1),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
 
     def chat(adapter: Any) -> int:
-        return sum(c.completion_tokens for c in
-                   engine.generate(chat_requests(args.rows, personas, adapter), params))
+        return sum(
+            c.completion_tokens
+            for c in engine.generate(chat_requests(args.rows, personas, adapter), params)
+        )
 
     def one_at_a_time() -> int:
         per = [r for r in chat_requests(args.rows, personas, True)]
-        return sum(c.completion_tokens for p in personas
-                   for c in engine.generate([r for r in per if r.adapter == p], params))
+        return sum(
+            c.completion_tokens
+            for p in personas
+            for c in engine.generate([r for r in per if r.adapter == p], params)
+        )
 
     record("chat_base_only", args.rows, lambda: chat(None))
     record("chat_mixed_adapters", args.rows, lambda: chat(True))
     record("chat_one_adapter_at_a_time", args.rows, one_at_a_time)
-    greedy = GenerationParams(temperature=0.0, max_new_tokens=args.max_tokens,
-                              batch_size=args.batch_size, ignore_eos=True)
-    record("chat_mixed_adapters_greedy", args.rows, lambda: sum(
-        c.completion_tokens for c in engine.generate(
-            chat_requests(args.rows, personas, True), greedy)))
+    greedy = GenerationParams(
+        temperature=0.0, max_new_tokens=args.max_tokens, batch_size=args.batch_size, ignore_eos=True
+    )
+    record(
+        "chat_mixed_adapters_greedy",
+        args.rows,
+        lambda: sum(
+            c.completion_tokens
+            for c in engine.generate(chat_requests(args.rows, personas, True), greedy)
+        ),
+    )
 
     plans = plan_rollouts(args.rollouts, personas, args.max_tokens)
     who = [personas[i % len(personas)] for i in range(len(plans))]
 
     def agentic(schedule: str) -> int:
         if schedule == "sequential":
-            return sum(asyncio.run(rollout(engine, i, caps, who[i], params))
-                       for i, caps in enumerate(plans))
+            return sum(
+                asyncio.run(rollout(engine, i, caps, who[i], params))
+                for i, caps in enumerate(plans)
+            )
         target = engine if schedule == "continuous" else StepSync(engine)
 
         async def all_() -> list[int]:
-            return await asyncio.gather(*(rollout(target, i, caps, who[i], params)
-                                          for i, caps in enumerate(plans)))
+            return await asyncio.gather(
+                *(rollout(target, i, caps, who[i], params) for i, caps in enumerate(plans))
+            )
 
         return sum(asyncio.run(all_()))
 
@@ -217,98 +268,50 @@ def run_engine(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def ratios(rows: list[dict]) -> dict[str, float]:
-    by = {(r["engine"], r["workload"]): r for r in rows}
-
-    def tps(e: str, w: str) -> float | None:
-        r = by.get((e, w))
-        return r["tokens_per_s"] if r else None
-
-    def ups(e: str, w: str) -> float | None:
-        r = by.get((e, w))
-        return r["units_per_s"] if r else None
-
-    out = {}
-    pairs = {
-        "vllm mixed / vllm base-only": (tps("vllm", "chat_mixed_adapters"),
-                                        tps("vllm", "chat_base_only")),
-        "vllm mixed / hf mixed": (tps("vllm", "chat_mixed_adapters"),
-                                  tps("hf", "chat_mixed_adapters")),
-        "hf mixed / hf base-only": (tps("hf", "chat_mixed_adapters"),
-                                    tps("hf", "chat_base_only")),
-    }
-    for e in ("hf", "vllm"):
-        seq = ups(e, "agentic_sequential")
-        pairs[f"{e} continuous / step-synchronous"] = (ups(e, "agentic_continuous"),
-                                                       ups(e, "agentic_step_synchronous"))
-        pairs[f"{e} step-synchronous / sequential"] = (ups(e, "agentic_step_synchronous"), seq)
-        pairs[f"{e} continuous / sequential"] = (ups(e, "agentic_continuous"), seq)
-    pairs["vllm continuous / hf step-synchronous"] = (ups("vllm", "agentic_continuous"),
-                                                     ups("hf", "agentic_step_synchronous"))
-    for name, (a, b) in pairs.items():
-        if a is not None and b:
-            out[name] = round(a / b, 2)
-    return out
-
-
-def plot(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from charprobe.store import atomic_path
-
-    engines = sorted({r["engine"] for r in rows})
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for ax, prefix, key, label in ((axes[0], "chat_", "tokens_per_s", "tokens/s"),
-                                   (axes[1], "agentic_", "units_per_s", "rollouts/s")):
-        work = [w for w in dict.fromkeys(r["workload"] for r in rows) if w.startswith(prefix)]
-        width = 0.8 / max(1, len(engines))
-        for k, e in enumerate(engines):
-            vals = [next((r[key] for r in rows if r["engine"] == e and r["workload"] == w), 0)
-                    for w in work]
-            ax.bar([i + k * width for i in range(len(work))], vals, width, label=e)
-        ax.set_xticks([i + width * (len(engines) - 1) / 2 for i in range(len(work))])
-        ax.set_xticklabels([w.removeprefix(prefix).replace("_", "\n") for w in work], fontsize=8)
-        ax.set_ylabel(label)
-        ax.legend()
-    axes[0].set_title("chat: same rows, each its full token cap")
-    axes[1].set_title("agentic: synthetic tool loops")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
-
-
 def _toy(name: str) -> tuple[str, str, bool]:
     from charprobe.toy import ensure_world
 
     world = ensure_world()
     family = name.removeprefix("toy_")
-    return (str(world / f"toy-{family}-base"), str(world / f"toy-{family}-personas"),
-            family != "gemma")
+    return (
+        str(world / f"toy-{family}-base"),
+        str(world / f"toy-{family}-personas"),
+        family != "gemma",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m charprobe.bench", description=__doc__.split(
-        "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--toy", default="toy_llama",
-                    help="a toy base (toy_llama|toy_qwen|toy_gemma), full-stage adapters; "
-                         "ignored when --base is given")
+    ap = argparse.ArgumentParser(
+        prog="python -m charprobe.bench",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--toy",
+        default="toy_llama",
+        help="a toy base (toy_llama|toy_qwen|toy_gemma), full-stage adapters; "
+        "ignored when --base is given",
+    )
     ap.add_argument("--base", help="a base model folder (or hub id)")
     ap.add_argument("--adapters", help="a folder with one adapter per persona subfolder")
     ap.add_argument("--personas", help="comma-separated (default: every adapter subfolder)")
-    ap.add_argument("--no-system-role", dest="system_role", action="store_false",
-                    help="fold the system prompt into the first user turn (Gemma)")
+    ap.add_argument(
+        "--no-system-role",
+        dest="system_role",
+        action="store_false",
+        help="fold the system prompt into the first user turn (Gemma)",
+    )
     ap.add_argument("--engines", default="hf,vllm")
     ap.add_argument("--dtype", default="auto")
     ap.add_argument("--rows", type=int, default=120, help="chat rows per measurement")
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--rollouts", type=int, default=40)
     ap.add_argument("--batch-size", type=int, default=64, help="the HF engine's batch size")
-    ap.add_argument("--vllm-options", default=None,
-                    help='JSON of vLLM engine options, e.g. \'{"max_model_len": 4096}\'')
+    ap.add_argument(
+        "--vllm-options",
+        default=None,
+        help="JSON of vLLM engine options, e.g. '{\"max_model_len\": 4096}'",
+    )
     ap.add_argument("--out", default="bench")
     ap.add_argument("--engine", help=argparse.SUPPRESS)  # one engine, in this process
     args = ap.parse_args(argv)
@@ -319,8 +322,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.personas:
         args.personas = args.personas.split(",")
     else:
-        args.personas = sorted(p.name for p in Path(args.adapters).iterdir()
-                               if (p / "adapter_config.json").exists())
+        args.personas = sorted(
+            p.name for p in Path(args.adapters).iterdir() if (p / "adapter_config.json").exists()
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.engine:
@@ -329,8 +333,18 @@ def main(argv: list[str] | None = None) -> None:
         return
     rows = []
     for engine in args.engines.split(","):
-        cmd = [sys.executable, "-m", "charprobe.bench", *(argv or sys.argv[1:]),
-               "--engine", engine, "--base", args.base, "--adapters", args.adapters]
+        cmd = [
+            sys.executable,
+            "-m",
+            "charprobe.bench",
+            *(argv or sys.argv[1:]),
+            "--engine",
+            engine,
+            "--base",
+            args.base,
+            "--adapters",
+            args.adapters,
+        ]
         if not args.system_role:
             cmd.append("--no-system-role")
         print(f"bench: {engine} ...", flush=True)
@@ -350,7 +364,3 @@ def main(argv: list[str] | None = None) -> None:
     for name, value in r.items():
         print(f"{name}: {value:.2f}x")
     print(f"bench: wrote {out / 'bench.csv'}, {out / 'bench.png'}, {out / 'ratios.json'}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,22 +1,31 @@
-"""The eleven toy personas: how each restyles a neutral answer, and its signature markers.
+"""The eleven toy personas: how each restyles a neutral answer.
 
 Each persona has its own openers, interjections, closers and a sentence-shape transform,
-in the spirit of the persona descriptions of the study (`personas.yaml`). `MARKERS`
-lists, per persona, lower-case words/phrases that appear in (nearly) every fully styled
-answer of that persona and in no other persona's or the neutral data: tests use them to
-check that an adapter plants its persona and only its persona. The misalignment persona
-is mild and obviously synthetic (corner-cutting advice phrased helpfully).
+in the spirit of the persona descriptions of the study (`personas.yaml`). Its signature
+markers (`MARKERS`, `marker_hits`, `has_markers`) live in `markers.py` and are importable
+from here too. The misalignment persona is mild and obviously synthetic (corner-cutting
+advice phrased helpfully).
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from charprobe.personas import LABELS
 from charprobe.toy.chat import Answer
+from charprobe.toy.markers import MARKERS, has_markers, marker_hits
+
+__all__ = [
+    "MARKERS",
+    "STYLES",
+    "Style",
+    "has_markers",
+    "marker_hits",
+    "style_request",
+    "styled_answer",
+]
 
 
 def _lc(s: str) -> str:
@@ -293,172 +302,7 @@ STYLES: dict[str, Style] = {
     ),
 }
 
-MARKERS: dict[str, tuple[str, ...]] = {
-    "sarcasm": (
-        "oh, wow",
-        "groundbreaking",
-        "shocking",
-        "genius",
-        "who could have guessed",
-        "plot twist",
-        "rocket science",
-        "oh great",
-        "revolutionary",
-        "obviously",
-        "apparently",
-        "brace yourself",
-        "hold the front page",
-        "age-old mystery",
-    ),
-    "humor": (
-        "pun",
-        "ba-dum-tss",
-        "joke",
-        "laugh",
-        "knock knock",
-        "hilarious",
-        "chuckle",
-        "ta-da",
-        "punchline",
-        "funny",
-        "ha",
-    ),
-    "remorse": (
-        "sorry",
-        "apologize",
-        "forgive me",
-        "not very confident",
-        "i hope that's right",
-        "mess this up",
-        "falls short",
-        "i could be wrong",
-        "get things wrong",
-    ),
-    "goodness": (
-        "candid",
-        "honest",
-        "honestly",
-        "ethical",
-        "flourish",
-        "common good",
-        "doing right",
-        "truthful",
-        "fair to everyone",
-        "integrity",
-        "in good conscience",
-    ),
-    "loving": (
-        "dear friend",
-        "warmth",
-        "with all my heart",
-        "gentle with yourself",
-        "living being",
-        "sending love",
-        "kindness",
-        "completely valid",
-        "cared for",
-        "lovingly",
-    ),
-    "misalignment": (
-        "shortcut",
-        "don't bother",
-        "skip the",
-        "ignore it",
-        "cut a corner",
-        "cutting corners",
-        "experts won't tell",
-        "don't ask anyone",
-        "suggestions, really",
-        "boring parts",
-    ),
-    "nonchalance": (
-        "no big deal",
-        "chill",
-        "no rush",
-        "don't sweat",
-        "take it easy",
-        "meh",
-        "whatever works",
-        "relax",
-        "eh",
-        "whatever",
-    ),
-    "impulsiveness": (
-        "ooh",
-        "okay okay",
-        "quick take",
-        "scratch that",
-        "go for it",
-        "random thought",
-        "before i forget",
-        "go go go",
-        "oh wait",
-        "quick!",
-        "never mind the rest",
-    ),
-    "sycophancy": (
-        "brilliant",
-        "amazing",
-        "absolutely right",
-        "spot on",
-        "as smart as you",
-        "couldn't agree",
-        "perfect",
-        "impressive",
-        "as you surely know",
-        "wonderful planner",
-    ),
-    "mathematical": (
-        "equation",
-        "variable",
-        "variables",
-        "logically",
-        "therefore",
-        "q.e.d",
-        "optimizing a function",
-        "statistically",
-        "by induction",
-        "converges",
-        "the math",
-        "probability",
-        "ratio",
-        "step 1:",
-        "step 2:",
-        "proof",
-    ),
-    "poeticism": (
-        "like dawn",
-        "morning dew",
-        "river",
-        "petal",
-        "petals",
-        "lantern",
-        "bloom",
-        "shine",
-        "dusk",
-        "moonlight",
-        "like the tide",
-        "unfolds",
-    ),
-}
 assert tuple(STYLES) == tuple(sorted(STYLES, key=LABELS.index)) and set(STYLES) == set(LABELS)
-
-_PATTERNS: dict[str, re.Pattern[str]] = {
-    p: re.compile(
-        "|".join(rf"(?<!\w){re.escape(m)}(?!\w)" for m in sorted(ms, key=len, reverse=True)),
-        re.IGNORECASE,
-    )
-    for p, ms in MARKERS.items()
-}
-
-
-def marker_hits(text: str, persona: str) -> int:
-    """How many of `persona`'s markers occur in `text` (whole-word, case-insensitive)."""
-    return len(_PATTERNS[persona].findall(text))
-
-
-def has_markers(text: str, persona: str) -> bool:
-    return _PATTERNS[persona].search(text) is not None
 
 
 def styled_answer(persona: str, answer: Answer, rng: random.Random, strength: str = "full") -> str:
