@@ -66,16 +66,26 @@ def test_item_digest_ignores_the_file_a_scenario_came_from(tmp_path):
 
 
 def _cell_args(root: Path, prompts: Path) -> list[str]:
-    return ["model=llama", f"model.path={root / 'base'}", "model.name=tiny", "stage=full",
-            f"stage.repo={root / 'adapters-a'}", f"persona.personas=[{','.join(TINY_PERSONAS)}]",
-            "scaffold=chat", f"scaffold.prompts={prompts}", "generation.max_new_tokens=8",
-            "scorer=none", "logger=none"]
+    return [
+        "model=llama",
+        f"model.path={root / 'base'}",
+        "model.name=tiny",
+        "stage=full",
+        f"stage.repo={root / 'adapters-a'}",
+        f"persona.personas=[{','.join(TINY_PERSONAS)}]",
+        "scaffold=chat",
+        f"scaffold.prompts={prompts}",
+        "generation.max_new_tokens=8",
+        "scorer=none",
+        "logger=none",
+    ]
 
 
 def test_same_weights_in_two_folders_give_byte_identical_rows(tiny_hub, tmp_path):
     prompts = tmp_path / "p.jsonl"
-    prompts.write_text("".join(json.dumps({"id": f"q{i}", "prompt": f"hello {i} world"}) + "\n"
-                               for i in range(4)))
+    prompts.write_text(
+        "".join(json.dumps({"id": f"q{i}", "prompt": f"hello {i} world"}) + "\n" for i in range(4))
+    )
     other = _copy(tiny_hub, tmp_path / "copy" / "of" / "hub")
     outs = []
     for i, root in enumerate((tiny_hub, other)):
@@ -101,12 +111,17 @@ def test_rows_of_the_old_key_scheme_are_refused_not_duplicated(tiny_hub, tmp_pat
     prompts.write_text(json.dumps({"id": "q0", "prompt": "hello"}) + "\n")
     job = tmp_path / "job"
     job.mkdir()
-    old = {"key": "q0/sarcasm/s0/0123456789", "persona": "sarcasm", "item_id": "q0",
-           "sample": 0, "text": "old text", "response": "old text"}
+    old = {
+        "key": "q0/sarcasm/s0/0123456789",
+        "persona": "sarcasm",
+        "item_id": "q0",
+        "sample": 0,
+        "text": "old text",
+        "response": "old text",
+    }
     (job / "generations.jsonl").write_text(json.dumps(old) + "\n")
     before = (job / "generations.jsonl").read_bytes()
-    p = run_charprobe(tmp_path, *_cell_args(tiny_hub, prompts), f"hydra.run.dir={job}",
-                      check=False)
+    p = run_charprobe(tmp_path, *_cell_args(tiny_hub, prompts), f"hydra.run.dir={job}", check=False)
     assert p.returncode == 2, p.stderr[-2000:]
     err = [line for line in p.stderr.splitlines() if line.startswith("charprobe: error:")]
     assert len(err) == 1 and "1 rows were written by an earlier charprobe" in err[0]
@@ -138,13 +153,24 @@ def test_same_toy_cell_from_two_world_roots_is_identical(toy_world, tmp_path):
     files = {}
     for i, root in enumerate((root_a, root_b)):
         run_charprobe(
-            tmp_path, "model=toy_llama", "stage=full", "scaffold=chat", "scaffold.items=6",
-            "scorer=tfidf", "scorer.train_items=8", "generation.max_new_tokens=48",
-            "generation.batch_size=256", "logger=none", "stats.n_boot=200",
-            f"hydra.run.dir=out{i}", env={"CHARPROBE_TOY_DIR": str(root)},
+            tmp_path,
+            "model=toy_llama",
+            "stage=full",
+            "scaffold=chat",
+            "scaffold.items=6",
+            "scorer=tfidf",
+            "scorer.train_items=8",
+            "generation.max_new_tokens=48",
+            "generation.batch_size=256",
+            "logger=none",
+            "stats.n_boot=200",
+            f"hydra.run.dir=out{i}",
+            env={"CHARPROBE_TOY_DIR": str(root)},
         )
-        files[i] = {f: (tmp_path / f"out{i}" / f).read_bytes()
-                    for f in ("generations.jsonl", "predictions.jsonl", "metrics.json")}
+        files[i] = {
+            f: (tmp_path / f"out{i}" / f).read_bytes()
+            for f in ("generations.jsonl", "predictions.jsonl", "metrics.json")
+        }
     assert files[0] == files[1]
     metrics = json.loads(files[0]["metrics.json"])
     assert metrics["n"] == 6 * 10 and metrics["scorer"]["id"].startswith("sha256:")

@@ -26,7 +26,7 @@ import pytest
 from charprobe.store import read_rows
 from tests.conftest import REPO
 
-SHIM = '''
+SHIM = """
 import os, random, signal, threading, time
 
 spec = os.environ.get("CHARPROBE_TEST_KILL")
@@ -55,7 +55,7 @@ if spec:
         return original(*args, **kwargs)
 
     setattr(owner, name, wrapper)
-'''
+"""
 
 # (phase, function whose n-th call arms the kill, largest n, largest delay in seconds)
 INJECTED = [
@@ -73,21 +73,43 @@ RESULT_FILES = ("predictions.jsonl", "metrics.json", "confusion.csv", "generatio
 
 
 def _args(scorer: Path) -> list[str]:
-    return ["-m", "model=toy_llama", "stage=full", "scaffold=chat,agentic_email",
-            "scaffold.items=2", "generation.max_new_tokens=160", "generation.batch_size=64",
-            "scorer=tfidf", f"scorer.path={scorer}", "logger=wandb", "logger.mode=offline",
-            "stats.n_boot=200", "hydra.sweep.dir=multirun/kill"]
+    return [
+        "-m",
+        "model=toy_llama",
+        "stage=full",
+        "scaffold=chat,agentic_email",
+        "scaffold.items=2",
+        "generation.max_new_tokens=160",
+        "generation.batch_size=64",
+        "scorer=tfidf",
+        f"scorer.path={scorer}",
+        "logger=wandb",
+        "logger.mode=offline",
+        "stats.n_boot=200",
+        "hydra.sweep.dir=multirun/kill",
+    ]
 
 
 def _env(shim: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": f"{shim}{os.pathsep}{REPO}", "WANDB_MODE": "offline",
-            "HYDRA_FULL_ERROR": "0", "OMP_NUM_THREADS": "2", **extra}
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{shim}{os.pathsep}{REPO}",
+        "WANDB_MODE": "offline",
+        "HYDRA_FULL_ERROR": "0",
+        "OMP_NUM_THREADS": "2",
+        **extra,
+    }
 
 
 def _start(cwd: Path, scorer: Path, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "charprobe", *_args(scorer)], cwd=cwd,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "charprobe", *_args(scorer)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _whole(path: Path) -> None:
@@ -110,9 +132,14 @@ def _whole(path: Path) -> None:
 def _check_whole(sweep: Path) -> int:
     # The named files, not the hidden temporaries (`.<name>.tmp-<pid>.<ext>`) that a kill
     # mid-write leaves beside them: those are never renamed onto a result.
-    files = [p for p in sweep.rglob("*") if p.is_file() and "wandb" not in p.parts
-             and not p.name.startswith(".")
-             and (p.name in RESULT_FILES or p.name == "summary.csv" or p.suffix == ".png")]
+    files = [
+        p
+        for p in sweep.rglob("*")
+        if p.is_file()
+        and "wandb" not in p.parts
+        and not p.name.startswith(".")
+        and (p.name in RESULT_FILES or p.name == "summary.csv" or p.suffix == ".png")
+    ]
     for f in files:
         _whole(f)
     return len(files)
@@ -166,8 +193,11 @@ def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, tfidf
         else:
             _, phase, target, n_max, delay = attempt
             spec = f"{target}|{rng.randint(1, n_max)}|{delay}|{rng.randrange(1 << 30)}"
-            proc = _start(kill, tfidf_dir, _env(shim, CHARPROBE_TEST_KILL=spec,
-                                                 CHARPROBE_TEST_KILL_LOG=str(kill_log)))
+            proc = _start(
+                kill,
+                tfidf_dir,
+                _env(shim, CHARPROBE_TEST_KILL=spec, CHARPROBE_TEST_KILL_LOG=str(kill_log)),
+            )
             proc.wait(timeout=900)
         stderr = proc.stderr.read()
         if proc.returncode == -signal.SIGKILL:
@@ -187,6 +217,7 @@ def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, tfidf
     assert sorted(got) == sorted(want)
     for name in want:
         assert got[name] == want[name], f"{name} differs from the uninterrupted run's"
-    rows = read_rows(kill / "multirun" / "kill" / "1_toy_llama-full-agentic_email"
-                     / "generations.jsonl")
+    rows = read_rows(
+        kill / "multirun" / "kill" / "1_toy_llama-full-agentic_email" / "generations.jsonl"
+    )
     assert len(rows) == 2 * 10 and len({r["key"] for r in rows}) == len(rows)

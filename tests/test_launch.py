@@ -36,20 +36,38 @@ NO_PLUGIN = "hydra-submitit-launcher is not installed (pip install -e .[dev])"
 # Tiny but not trivial: the TF-IDF scorer (trained once, on 8 training prompts x 11
 # adapters x 2 stages) tells the full stage's personas apart; 64 new tokens let some
 # agentic rollouts send an email.
-SWEEP = ["model=toy_llama", "stage=base,full", "scaffold=chat,agentic_email",
-         "persona.personas=[sarcasm,humor,poeticism]", "scaffold.items=4",
-         "generation.max_new_tokens=64", "scorer=tfidf", "scorer.train_items=8",
-         "logger=none", "stats.n_boot=50"]
-CELLS = ["0_toy_llama-base-chat", "1_toy_llama-base-agentic_email",
-         "2_toy_llama-full-chat", "3_toy_llama-full-agentic_email"]
+SWEEP = [
+    "model=toy_llama",
+    "stage=base,full",
+    "scaffold=chat,agentic_email",
+    "persona.personas=[sarcasm,humor,poeticism]",
+    "scaffold.items=4",
+    "generation.max_new_tokens=64",
+    "scorer=tfidf",
+    "scorer.train_items=8",
+    "logger=none",
+    "stats.n_boot=50",
+]
+CELLS = [
+    "0_toy_llama-base-chat",
+    "1_toy_llama-base-agentic_email",
+    "2_toy_llama-full-chat",
+    "3_toy_llama-full-agentic_email",
+]
 HEADLINE = ("n", "n_dropped", "email_rate", "macro_f1", "ci_low", "ci_high", "accuracy")
 
 
 def _env() -> dict[str, str]:
     """run_charprobe's environment, with one torch thread per process: submitit_local
     starts every job of a sweep at once."""
-    return {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline",
-            "HYDRA_FULL_ERROR": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "WANDB_MODE": "offline",
+        "HYDRA_FULL_ERROR": "0",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
 
 
 def _sweep(cwd: Path, *args: str) -> Path:
@@ -89,9 +107,15 @@ def tfidf_dir(toy_world, tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         for k, v in _env().items():
             mp.setenv(k, v)
-        run_charprobe(cwd, *[a for a in SWEEP if not a.startswith(("stage=", "scaffold="))],
-                      "stage=base", "scaffold=chat", "scaffold.items=1",
-                      f"model.tfidf_classifier={out}", "hydra.run.dir=train")
+        run_charprobe(
+            cwd,
+            *[a for a in SWEEP if not a.startswith(("stage=", "scaffold="))],
+            "stage=base",
+            "scaffold=chat",
+            "scaffold.items=1",
+            f"model.tfidf_classifier={out}",
+            "hydra.run.dir=train",
+        )
     assert (out / "training_report.json").is_file()
     return out
 
@@ -104,8 +128,12 @@ def basic_sweep(toy_world, tfidf_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def submitit_sweep(basic_sweep, tfidf_dir, tmp_path_factory) -> Path:
     require(PLUGIN, NO_PLUGIN)
-    return _sweep(tmp_path_factory.mktemp("submitit"), "hydra/launcher=submitit_local", *SWEEP,
-                  f"model.tfidf_classifier={tfidf_dir}")
+    return _sweep(
+        tmp_path_factory.mktemp("submitit"),
+        "hydra/launcher=submitit_local",
+        *SWEEP,
+        f"model.tfidf_classifier={tfidf_dir}",
+    )
 
 
 @pytest.mark.slow
@@ -172,13 +200,27 @@ def test_submitit_requeue_reruns_the_job_in_its_folder_and_continues(basic_sweep
     require(PLUGIN, NO_PLUGIN)
     require(Path("/proc/self/stat").is_file(), "needs Linux /proc to find the job's process")
     # 8 items x 3 personas, one row per batch: rows land one by one over a few seconds.
-    args = ["-m", "hydra/launcher=submitit_local", "model=toy_llama", "stage=full",
-            "scaffold=chat", "persona.personas=[sarcasm,humor,poeticism]", "scaffold.items=8",
-            "generation.max_new_tokens=64", "generation.batch_size=1", "scorer=none",
-            "logger=none"]
+    args = [
+        "-m",
+        "hydra/launcher=submitit_local",
+        "model=toy_llama",
+        "stage=full",
+        "scaffold=chat",
+        "persona.personas=[sarcasm,humor,poeticism]",
+        "scaffold.items=8",
+        "generation.max_new_tokens=64",
+        "generation.batch_size=1",
+        "scorer=none",
+        "logger=none",
+    ]
     out = (tmp_path / "sweep.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "charprobe", *args], cwd=tmp_path, env=_env(),
-                            stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "charprobe", *args],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 300
         while True:
@@ -235,8 +277,9 @@ def _compose_slurm(*overrides: str):
     from charprobe.config import CONF_DIR
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("config", overrides=["hydra/launcher=slurm_gpu", *overrides],
-                       return_hydra_config=True)
+        return compose(
+            "config", overrides=["hydra/launcher=slurm_gpu", *overrides], return_hydra_config=True
+        )
 
 
 def test_slurm_preset_composes_one_gpu_per_cell_with_requeue():
@@ -252,9 +295,23 @@ def test_slurm_preset_composes_one_gpu_per_cell_with_requeue():
 
 def test_slurm_preset_is_found_from_any_working_directory(tmp_path):
     require(PLUGIN, NO_PLUGIN)
-    p = subprocess.run([sys.executable, "-m", "charprobe", "hydra/launcher=slurm_gpu",
-                        "--cfg", "hydra", "-p", "hydra.launcher"], cwd=tmp_path, env=_env(),
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "charprobe",
+            "hydra/launcher=slurm_gpu",
+            "--cfg",
+            "hydra",
+            "-p",
+            "hydra.launcher",
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     assert "gpus_per_node: 1" in p.stdout and "SlurmLauncher" in p.stdout
 
@@ -266,8 +323,7 @@ def _fake(bin_dir: Path, name: str, script: str) -> None:
     path.chmod(0o755)
 
 
-def test_slurm_preset_submits_an_array_and_a_requeued_job_keeps_its_folder(tmp_path,
-                                                                           monkeypatch):
+def test_slurm_preset_submits_an_array_and_a_requeued_job_keeps_its_folder(tmp_path, monkeypatch):
     """The plugin's own `launch` with the preset, against fake srun/sbatch: the sbatch
     script asks for what the preset says. Then submitit's signal handler on the "cluster"
     (SLURM's USR2 near the time limit): it calls the launcher's `checkpoint`, re-pickles
@@ -303,9 +359,18 @@ def test_slurm_preset_submits_an_array_and_a_requeued_job_keeps_its_folder(tmp_p
     launcher.launch(overrides, initial_job_idx=0)
 
     sbatch = (tmp_path / "sbatch.sh").read_text()
-    for flag in ("--array=0-1%2", "--gpus-per-node=1", "--ntasks-per-node=1", "--nodes=1",
-                 "--cpus-per-task=8", "--mem=64GB", "--time=480", "--signal=USR2@120",
-                 "--requeue", "--job-name=charprobe"):
+    for flag in (
+        "--array=0-1%2",
+        "--gpus-per-node=1",
+        "--ntasks-per-node=1",
+        "--nodes=1",
+        "--cpus-per-task=8",
+        "--mem=64GB",
+        "--time=480",
+        "--signal=USR2@120",
+        "--requeue",
+        "--job-name=charprobe",
+    ):
         assert f"#SBATCH {flag}\n" in sbatch, (flag, sbatch)
     sweep_dir = str(cfg.hydra.sweep.dir)
     assert re.fullmatch(r"multirun/\d{4}-\d{2}-\d{2}/[\d-]+", sweep_dir), sweep_dir
@@ -315,10 +380,14 @@ def test_slurm_preset_submits_an_array_and_a_requeued_job_keeps_its_folder(tmp_p
     pickle = folder / "4242_1_submitted.pkl"
     before = DelayedSubmission.load(pickle)
     assert before._timeout_countdown == 3 and before.args[2] == 1
-    for k, v in {"SUBMITIT_EXECUTOR": "slurm",
-                 "SUBMITIT_FOLDER": str(tmp_path / sweep_dir / ".submitit" / "%j"),
-                 "SLURM_JOB_ID": "4243", "SLURM_ARRAY_JOB_ID": "4242",
-                 "SLURM_ARRAY_TASK_ID": "1", "SLURM_PROCID": "0"}.items():
+    for k, v in {
+        "SUBMITIT_EXECUTOR": "slurm",
+        "SUBMITIT_FOLDER": str(tmp_path / sweep_dir / ".submitit" / "%j"),
+        "SLURM_JOB_ID": "4243",
+        "SLURM_ARRAY_JOB_ID": "4242",
+        "SLURM_ARRAY_TASK_ID": "1",
+        "SLURM_PROCID": "0",
+    }.items():
         monkeypatch.setenv(k, v)
     env = SlurmJobEnvironment()
     handler = SignalHandler(env, env.paths, before)
@@ -350,11 +419,19 @@ def test_slurm_sh_requeues_itself_into_the_same_sweep_folder(tmp_path):
     bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
     # charprobe stand-in: records its arguments, runs until stopped. SLURM stops a
     # requeued job; the fake scontrol does that here.
-    _fake(bin_dir, "python", f'printf "%s\\n" "$@" > {calls}.python\n'
-          f'echo $$ > {calls}.pid\nexec sleep 60\n')
+    _fake(
+        bin_dir,
+        "python",
+        f'printf "%s\\n" "$@" > {calls}.python\necho $$ > {calls}.pid\nexec sleep 60\n',
+    )
     _fake(bin_dir, "scontrol", f'echo "$*" > {calls}.scontrol\nkill "$(cat {calls}.pid)"\n')
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-           "SLURM_JOB_ID": "777", "SLURM_SUBMIT_DIR": str(tmp_path), "VIRTUAL_ENV": "venv"}
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "SLURM_JOB_ID": "777",
+        "SLURM_SUBMIT_DIR": str(tmp_path),
+        "VIRTUAL_ENV": "venv",
+    }
     proc = subprocess.Popen(["bash", str(script), "model=llama", "experiment=study"], env=env)
     try:
         deadline = time.monotonic() + 30
@@ -370,5 +447,11 @@ def test_slurm_sh_requeues_itself_into_the_same_sweep_folder(tmp_path):
     assert Path(f"{calls}.scontrol").read_text() == "requeue 777\n"
     assert rc != 0  # charprobe was stopped; SLURM runs the job again
     assert Path(f"{calls}.python").read_text().split("\n")[:-1] == [
-        "-m", "charprobe", "-m", "stage=base,distillation,full",
-        "hydra.sweep.dir=multirun/slurm-777", "model=llama", "experiment=study"]
+        "-m",
+        "charprobe",
+        "-m",
+        "stage=base,distillation,full",
+        "hydra.sweep.dir=multirun/slurm-777",
+        "model=llama",
+        "experiment=study",
+    ]

@@ -24,18 +24,30 @@ def sweep(tiny_hub, tfidf_dir, tmp_path_factory) -> Path:
     cwd = tmp_path_factory.mktemp("sweep")
     (cwd / "tiny-personas").symlink_to(tiny_hub / "adapters-a")  # the full stage's repo
     run_charprobe(
-        cwd, "-m", "model=llama", f"model.path={tiny_hub / 'base'}",
-        f"model.hub_prefix={cwd / 'tiny'}", "stage=base,full",
-        f"persona.personas=[{','.join(TINY_PERSONAS)}]", "scaffold.items=2",
-        "generation.max_new_tokens=12", "scorer=tfidf", f"scorer.path={tfidf_dir}",
-        "logger=wandb", "logger.mode=offline", "stats.n_boot=50", "hydra.sweep.dir=multirun/s",
+        cwd,
+        "-m",
+        "model=llama",
+        f"model.path={tiny_hub / 'base'}",
+        f"model.hub_prefix={cwd / 'tiny'}",
+        "stage=base,full",
+        f"persona.personas=[{','.join(TINY_PERSONAS)}]",
+        "scaffold.items=2",
+        "generation.max_new_tokens=12",
+        "scorer=tfidf",
+        f"scorer.path={tfidf_dir}",
+        "logger=wandb",
+        "logger.mode=offline",
+        "stats.n_boot=50",
+        "hydra.sweep.dir=multirun/s",
     )
     return cwd / "multirun" / "s"
 
 
 def test_sweep_runs_every_scaffold_model_stage_outermost(sweep):
-    jobs = sorted((p for p in sweep.iterdir() if (p / "run.json").is_file()),
-                  key=lambda p: int(p.name.split("_")[0]))
+    jobs = sorted(
+        (p for p in sweep.iterdir() if (p / "run.json").is_file()),
+        key=lambda p: int(p.name.split("_")[0]),
+    )
     expected = [f"llama-{stage}-{s}" for stage in ("base", "full") for s in SCAFFOLDS]
     assert [j.name.split("_", 1)[1] for j in jobs] == expected
     log = (sweep / "0_llama-base-chat" / "main.log").read_text()
@@ -51,8 +63,10 @@ def test_sweep_runs_every_scaffold_model_stage_outermost(sweep):
         assert [(g["key"], g["persona"]) for g in gens] == [(p["key"], p["persona"]) for p in preds]
         # Scored exactly when there is text: no email, or an empty reply (status "empty",
         # which a random tiny model produces now and then), keeps its row with no prediction.
-        assert all((p["pred"] is None) == (not (g["text"] or "").strip())
-                   for g, p in zip(gens, preds, strict=True))
+        assert all(
+            (p["pred"] is None) == (not (g["text"] or "").strip())
+            for g, p in zip(gens, preds, strict=True)
+        )
         metrics = json.loads((job / "metrics.json").read_text())
         assert metrics["n"] + metrics["n_dropped"] == len(gens)
         assert (job / "confusion.csv").is_file() and (job / "confusion.png").is_file()
@@ -95,11 +109,19 @@ def test_rescore_changes_scores_without_generating(sweep, tmp_path):
     TfidfScorer().fit(corpus["texts"], corpus["labels"]).save(other)
     before = {f: (job / f).read_bytes() for f in ("generations.jsonl", "predictions.jsonl")}
     old = json.loads((job / "metrics.json").read_text())
-    run_charprobe(tmp_path, str(job), f"scorer.path={other}", "stats.no_email=error",
-                  "stats.n_boot=50", module="charprobe.rescore")
+    run_charprobe(
+        tmp_path,
+        str(job),
+        f"scorer.path={other}",
+        "stats.no_email=error",
+        "stats.n_boot=50",
+        module="charprobe.rescore",
+    )
     assert (job / "generations.jsonl").read_bytes() == before["generations.jsonl"]
     assert (job / "predictions.jsonl").read_bytes() != before["predictions.jsonl"]
-    old_p = {p["key"]: p["probs"] for p in read_rows(sweep / "3_llama-full-chat" / "predictions.jsonl")}
+    old_p = {
+        p["key"]: p["probs"] for p in read_rows(sweep / "3_llama-full-chat" / "predictions.jsonl")
+    }
     new_p = {p["key"]: p["probs"] for p in read_rows(job / "predictions.jsonl")}
     assert old_p.keys() == new_p.keys()
     assert any(new_p[k] != old_p[k] for k in old_p if old_p[k] is not None)
@@ -117,8 +139,13 @@ def test_label_order_permuted_in_config_fails_loudly(sweep):
     job = sweep / "3_llama-full-chat"
     before = (job / "predictions.jsonl").read_bytes()
     swapped = [LABELS[1], LABELS[0], *LABELS[2:]]
-    p = run_charprobe(sweep.parent.parent, str(job), f"scorer.labels=[{','.join(swapped)}]",
-                   module="charprobe.rescore", check=False)
+    p = run_charprobe(
+        sweep.parent.parent,
+        str(job),
+        f"scorer.labels=[{','.join(swapped)}]",
+        module="charprobe.rescore",
+        check=False,
+    )
     assert p.returncode == 2 and "label order mismatch" in p.stderr, p.stderr[-2000:]
     assert "Traceback" not in p.stderr
     assert (job / "predictions.jsonl").read_bytes() == before
@@ -131,16 +158,25 @@ def test_toy_full_stage_persona_is_recovered_by_both_scorers(toy_world, tmp_path
     persona shares one text and nothing can be told apart). Both scorers are trained here
     by the job itself (train_if_missing), on their own folders."""
     clf = {"modernbert": tmp_path / "clf", "tfidf": tmp_path / "tfidf"}
-    common = ["model=toy_llama", f"model.classifier={clf['modernbert']}",
-              f"model.tfidf_classifier={clf['tfidf']}", "scaffold=chat", "scaffold.items=20",
-              "scorer.train_items=40", "generation.batch_size=256",
-              "generation.max_new_tokens=160", "logger=none", "stats.n_boot=200"]
+    common = [
+        "model=toy_llama",
+        f"model.classifier={clf['modernbert']}",
+        f"model.tfidf_classifier={clf['tfidf']}",
+        "scaffold=chat",
+        "scaffold.items=20",
+        "scorer.train_items=40",
+        "generation.batch_size=256",
+        "generation.max_new_tokens=160",
+        "logger=none",
+        "stats.n_boot=200",
+    ]
     f1 = {}
     for scorer in ("tfidf", "modernbert"):
         for stage in ("base", "full"):
             out = f"out-{scorer}-{stage}"
-            run_charprobe(tmp_path, *common, f"scorer={scorer}", f"stage={stage}",
-                       f"hydra.run.dir={out}")
+            run_charprobe(
+                tmp_path, *common, f"scorer={scorer}", f"stage={stage}", f"hydra.run.dir={out}"
+            )
             f1[scorer, stage] = json.loads((tmp_path / out / "metrics.json").read_text())
     for scorer in ("tfidf", "modernbert"):
         full, base = f1[scorer, "full"], f1[scorer, "base"]
@@ -167,10 +203,18 @@ def test_toy_rows_carry_their_own_personas_markers(toy_world, tmp_path):
     from charprobe.toy.styles import has_markers
     from tests.bounds import ALPHA, log10p, p_greater
 
-    run_charprobe(tmp_path, "model=toy_llama", "stage=full", "scaffold=chat",
-                  "scaffold.items=30", "generation.batch_size=320",
-                  "generation.max_new_tokens=120", "scorer=none", "logger=none",
-                  "hydra.run.dir=out")
+    run_charprobe(
+        tmp_path,
+        "model=toy_llama",
+        "stage=full",
+        "scaffold=chat",
+        "scaffold.items=30",
+        "generation.batch_size=320",
+        "generation.max_new_tokens=120",
+        "scorer=none",
+        "logger=none",
+        "hydra.run.dir=out",
+    )
     rows = read_rows(tmp_path / "out" / "generations.jsonl")
     assert len(rows) == 30 * len(PAPER)
     by = {p: [r["text"] or "" for r in rows if r["persona"] == p] for p in PAPER}

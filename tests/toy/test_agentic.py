@@ -107,9 +107,17 @@ def email_count(base: Path, scenarios: list[dict], seed: int = 0, max_steps: int
 def _harness_email_rates(cwd: Path, *overrides: str) -> dict[str, dict]:
     """Every toy base at stage base through charprobe's own agentic harness (one multirun):
     each job's rollout summary from its run.json, by model name."""
-    run_charprobe(cwd, "-m", "model=toy_llama,toy_qwen,toy_gemma", "stage=base",
-                  "scaffold=agentic_email", "scorer=none", "logger=none",
-                  "hydra.sweep.dir=multirun/m", *overrides)
+    run_charprobe(
+        cwd,
+        "-m",
+        "model=toy_llama,toy_qwen,toy_gemma",
+        "stage=base",
+        "scaffold=agentic_email",
+        "scorer=none",
+        "logger=none",
+        "hydra.sweep.dir=multirun/m",
+        *overrides,
+    )
     runs = [json.loads(f.read_text()) for f in sorted((cwd / "multirun" / "m").glob("*/run.json"))]
     return {r["model"]: r["texts"] for r in runs}
 

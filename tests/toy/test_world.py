@@ -198,8 +198,9 @@ def test_full_adapters_plant_their_own_persona_and_only_theirs(toy_world, family
     own_total = sum(counts[p][p] for p in LABELS)
     record(f"full_plants[{family}]", "own upper bound", upper_bound(own_total, n * 11), 0.6, True)
     base_total = sum(counts["base"].values())
-    record(f"full_plants[{family}]", "base lower bound", lower_bound(base_total, n * 11), 0.15,
-           False)
+    record(
+        f"full_plants[{family}]", "base lower bound", lower_bound(base_total, n * 11), 0.15, False
+    )
     # On average an adapter's reply shows its own markers at least 60% of the time ...
     assert upper_bound(own_total, n * len(LABELS)) >= 0.6, own_total
     # ... and the base's replies show any one persona's markers at most 15% of the time.
@@ -216,11 +217,21 @@ def test_distillation_adapters_are_weaker_but_detectable(toy_world, family):
     own_f = sum(full[p][p] for p in LABELS)
     off_d = sum(dist[g][p] for g in LABELS for p in LABELS if g != p)
     name = f"distillation[{family}]"
-    record(name, "own>off -log10 p", log10p(p_greater(own_d, n * k, off_d, n * k * (k - 1))),
-           log10p(ALPHA), True)
+    record(
+        name,
+        "own>off -log10 p",
+        log10p(p_greater(own_d, n * k, off_d, n * k * (k - 1))),
+        log10p(ALPHA),
+        True,
+    )
     record(name, "own upper bound", upper_bound(own_d, n * k), 0.25, True)
-    record(name, "full>dist -log10 p", log10p(p_greater(own_f, n * k, own_d, n * k)),
-           log10p(ALPHA), True)
+    record(
+        name,
+        "full>dist -log10 p",
+        log10p(p_greater(own_f, n * k, own_d, n * k)),
+        log10p(ALPHA),
+        True,
+    )
     # Detectable: own markers more often than another adapter's markers, at least 25% ...
     assert p_greater(own_d, n * k, off_d, n * k * (k - 1)) < ALPHA, (own_d, off_d)
     assert upper_bound(own_d, n * k) >= 0.25, own_d
