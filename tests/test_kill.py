@@ -63,10 +63,10 @@ INJECTED = [
     ("generation", "charprobe.store:RowFile.append", 20, 0.002),
     ("scoring", "charprobe.scorers.tfidf:TfidfScorer.predict_proba", 2, 0.01),
     ("metrics", "charprobe.report:write_json", 2, 0.001),
-    ("report", "charprobe.report:_save", 2, 0.02),
-    ("wandb", "charprobe.tracking:_log_job_contents", 2, 0.3),
+    ("report", "charprobe.report.figures:_save", 2, 0.02),
+    ("wandb", "charprobe.tracking.job_run:_log_job_contents", 2, 0.3),
     ("report", "charprobe.report:build_report", 1, 0.05),
-    ("wandb", "charprobe.tracking:_init", 3, 0.5),
+    ("wandb", "charprobe.tracking.runs:_init", 3, 0.5),
 ]
 EXTERNAL = 4  # kills sent by this test at a random moment of a run
 RESULT_FILES = ("predictions.jsonl", "metrics.json", "confusion.csv", "generations.jsonl")
