@@ -302,16 +302,14 @@ def score_labels(
     tally = Counter(
         reasons[i] if reasons is not None and has_label(reasons[i]) else "no_pred" for i in no_text
     )
-    scored = in_cell if no_email == "error" else [i for i in in_cell if has_label(y_pred[i])]
-    preds = [str(y_pred[i]) if has_label(y_pred[i]) else NONE_LABEL for i in scored]
-    trues = [str(y_true[i]) for i in scored]
+    trues, preds = scored_labels(y_true, y_pred, personas, no_email)
 
     t, p = _encode(trues, preds, personas)
     k = len(personas)
     ci_low, ci_high = percentile_ci(_bootstrap_codes(t, p, k, n_boot, seed), level)
     return CellMetrics(
         personas=personas,
-        n=len(scored),
+        n=len(trues),
         n_dropped=n_no_text if no_email == "drop" else 0,
         n_no_text=n_no_text,
         n_excluded=len(y_true) - n_rows,
@@ -329,6 +327,21 @@ def score_labels(
         seed=seed,
         no_text_reasons=dict(sorted(tally.items())),
     )
+
+
+def scored_labels(
+    y_true: Sequence[str],
+    y_pred: Sequence[str | None],
+    personas: Sequence[str],
+    no_email: NoEmail = "drop",
+) -> tuple[list[str], list[str]]:
+    """The (true, pred) pairs a cell's F1 is computed on: rows of the evaluated personas;
+    a row without text is left out (drop) or kept as the label "<none>" (error)."""
+    keep = set(personas)
+    rows = [(str(t), p) for t, p in zip(y_true, y_pred, strict=True) if t in keep]
+    if no_email != "error":
+        rows = [(t, p) for t, p in rows if has_label(p)]
+    return [t for t, _ in rows], [str(p) if has_label(p) else NONE_LABEL for _, p in rows]
 
 
 def score_rows(

@@ -92,6 +92,10 @@ def test_sweep_report_and_wandb_runs_in_one_group(sweep):
         groups.add(got["config"]["sweep_id"])
     sweep_runs = list((sweep / "wandb").glob("offline-run-*"))
     assert len(sweep_runs) == 1 and len(groups) == 1
+    # The drops between scaffolds: 2 stages x 3 pairs, in the report and the summary run.
+    drops = pd.read_csv(sweep / "report" / "drops.csv")
+    assert len(drops) == 6 and (sweep / "report" / "drops.png").is_file()
+    assert {"summary", "drops"} <= set(summary_of(sweep_runs[0])["summary"])
 
 
 def test_rescore_changes_scores_without_generating(sweep, tmp_path):

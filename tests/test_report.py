@@ -100,7 +100,10 @@ def test_sweep_report_writes_summary_and_figures(sweep: Path, capsys):
         "accuracy",
         "chance",
     ]
-    assert [f"f1_{p}" for p in PERSONAS] == list(on_disk.columns[11:])
+    assert [f"f1_{p}" for p in PERSONAS] == list(on_disk.columns[11:14])
+    assert {"drop_from_chat", "drop_from_chat_p", "drop_from_chat_email_ci_low"} <= set(
+        on_disk.columns[14:]
+    )
     agentic = on_disk[on_disk.scaffold == "agentic_email"]
     assert (agentic.n_dropped == 9).all() and (agentic.email_rate == 0.75).all()
     chat = on_disk[on_disk.scaffold == "chat"]
@@ -110,7 +113,7 @@ def test_sweep_report_writes_summary_and_figures(sweep: Path, capsys):
     assert list(on_disk.scaffold[:3]) == ["chat", "chat_email", "agentic_email"]
 
     figures = table.attrs["figures"]
-    for name in ("macro_f1_by_scaffold", "agentic_by_stage", "f1_heatmap"):
+    for name in ("macro_f1_by_scaffold", "agentic_by_stage", "f1_heatmap", "drops"):
         assert Path(figures[name]).is_file() and figures[name].endswith(".png")
     assert len([k for k in figures if k.startswith("confusion/")]) == 12
     assert all(Path(p).stat().st_size > 1000 for p in figures.values())

@@ -1,6 +1,6 @@
 """A sweep, a job folder or a predictions file -> summary table and figures.
 
-    python -m charprobe.report PATH [--true-col C] [--pred-col C] [--group-by a,b]
+    python -m charprobe.report PATH [B] [--true-col C] [--pred-col C] [--group-by a,b]
         [--personas paper|all|p1,p2] [--out DIR] [--n-boot N] [--seed S]
         [--no-email drop|error]
 
@@ -8,7 +8,11 @@ PATH is a sweep folder (every job folder below it holding a ``predictions.jsonl`
 are (model, stage, scaffold)), one job folder, or any predictions JSONL/JSON/CSV file
 (cells by ``--group-by``, default: whichever of model, base, stage, scaffold it has).
 Writes ``summary.csv`` and PNG figures to ``--out`` (default ``<folder>/report/``, or
-``<stem>_report/`` beside a file) and prints the table.
+``<stem>_report/`` beside a file) and prints the table. Cells that differ by scaffold also
+get their macro-F1 drops (chat - chat_email, chat_email - agentic_email, chat -
+agentic_email, with bootstrap CIs and one-sided p-values: ``drops.csv``, ``drops.png``,
+and ``drop_from_<scaffold>*`` columns in the summary). Two paths A B compare two sweeps
+cell by cell the same way (A minus B, ``compare.csv`` under A's report folder).
 
 The job runner calls `write_job_outputs`; the W&B logger calls `build_report` and logs
 the figures listed in ``frame.attrs["figures"]``. All statistics come from
@@ -46,6 +50,15 @@ from charprobe.report.cells import (
     resolve_personas,
     score_cell,
     summary_table,
+)
+from charprobe.report.drops import (
+    COMPARE_CSV,
+    DROPS_CSV,
+    compare_table,
+    drop_table,
+    format_drops,
+    plot_drops,
+    with_drops,
 )
 from charprobe.report.figures import draw_figures, plot_confusion
 from charprobe.stats import CellMetrics, NoEmail, score_rows
@@ -116,15 +129,23 @@ def build_report(
         group_by = list(CELL_KEYS) if is_job else default_file_groups(sources[0].rows)
     cells = collect_cells(sources, true_col, pred_col, list(group_by), resolve_personas(personas))
     scored = [(cell, score_cell(cell, no_email, n_boot, seed, level)) for cell in cells]
-    table = summary_table(scored, list(group_by))
+    stats = {"no_email": no_email, "n_boot": n_boot, "seed": seed, "level": level}
+    drops = drop_table(scored, list(group_by), **stats)
+    table = with_drops(summary_table(scored, list(group_by)), drops, list(group_by))
 
     out_dir = prepare_out(Path(out) if out else default_out)
     summary_csv = out_dir / "summary.csv"
-    with atomic_path(summary_csv) as tmp:
-        table.to_csv(tmp, index=False)
+    _write_csv(table, summary_csv)
     figures = draw_figures(scored, table, list(group_by), out_dir)
+    if len(drops):
+        _write_csv(drops, out_dir / DROPS_CSV)
+        plot_drops(drops, list(group_by), out_dir / "drops.png")
+        figures["drops"] = out_dir / "drops.png"
     if verbose:
         print(format_table(table, list(group_by), level))
+        if len(drops):
+            print(f"\nmacro-F1 drop between scaffolds ({level:.0%} CI, one-sided p):")
+            print(format_drops(drops, level))
         print(f"\nwrote {summary_csv} and {len(figures)} figure(s) under {out_dir}")
     table.attrs.update(
         out_dir=str(out_dir),
@@ -132,6 +153,52 @@ def build_report(
         figures={name: str(p) for name, p in figures.items()},
     )
     return table
+
+
+def compare_report(
+    path_a: str | Path,
+    path_b: str | Path,
+    *,
+    out: str | Path | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    no_email: NoEmail = "drop",
+    level: float = 0.95,
+    verbose: bool = False,
+) -> pd.DataFrame:
+    """Two sweeps (two scorers, two temperatures, ...) cell by cell: macro-F1 of A minus B
+    with the same interval and p-value as the drops; written to ``compare.csv``."""
+    sides = []
+    for path in (Path(path_a), Path(path_b)):
+        sources, default_out = load_sources(path)
+        group_by = list(CELL_KEYS) if sources[0].is_job else default_file_groups(sources[0].rows)
+        cells = collect_cells(sources, "persona", "pred", group_by, None)
+        sides.append((cells, group_by, default_out))
+    (cells_a, group_by, out_a), (cells_b, group_by_b, _) = sides
+    if group_by != group_by_b:
+        raise ReportError(f"{path_a} has cells by {group_by}, {path_b} by {group_by_b}")
+    scored = [
+        [(c, score_cell(c, no_email, n_boot, seed, level)) for c in cs] for cs in (cells_a, cells_b)
+    ]
+    names = (Path(path_a).name or str(path_a), Path(path_b).name or str(path_b))
+    table = compare_table(
+        *scored, group_by, names, no_email=no_email, n_boot=n_boot, seed=seed, level=level
+    )
+    if table.empty:
+        raise ReportError(f"{path_a} and {path_b} have no cell in common")
+    csv = prepare_out(Path(out) if out else out_a) / COMPARE_CSV
+    _write_csv(table, csv)
+    if verbose:
+        print(f"macro-F1 of {names[0]} minus {names[1]} ({level:.0%} CI, one-sided p):")
+        print(format_drops(table, level, group_by))
+        print(f"\nwrote {csv}")
+    table.attrs["csv"] = str(csv)
+    return table
+
+
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,4 +234,11 @@ class SweepReport(Callback):
         log.info("sweep report: %s", table.attrs.get("out_dir"))
 
 
-__all__ = ["ReportError", "SweepReport", "build_report", "main", "write_job_outputs"]
+__all__ = [
+    "ReportError",
+    "SweepReport",
+    "build_report",
+    "compare_report",
+    "main",
+    "write_job_outputs",
+]

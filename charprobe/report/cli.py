@@ -7,15 +7,27 @@ import sys
 from collections.abc import Sequence
 
 from charprobe.personas import UnknownPersonaError
-from charprobe.report import build_report
+from charprobe.report import build_report, compare_report
 from charprobe.report.cells import ReportError, split_list
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if len(args.path) > 2:
+            raise ReportError("give one path to report, or two sweeps to compare")
+        if len(args.path) == 2:
+            compare_report(
+                *args.path,
+                out=args.out,
+                n_boot=args.n_boot,
+                seed=args.seed,
+                no_email=args.no_email,
+                verbose=True,
+            )
+            return 0
         build_report(
-            args.path,
+            args.path[0],
             true_col=args.true_col,
             pred_col=args.pred_col,
             group_by=split_list(args.group_by) if args.group_by is not None else None,
@@ -38,7 +50,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Macro-F1 with bootstrap CIs, per-persona F1 and confusion matrices "
         "for a sweep folder, a job folder or a predictions file.",
     )
-    ap.add_argument("path", help="sweep folder, job folder, or predictions .jsonl/.json/.csv")
+    ap.add_argument(
+        "path",
+        nargs="+",
+        help="sweep folder, job folder, or predictions .jsonl/.json/.csv; two sweeps: "
+        "compare them cell by cell (A minus B, written to compare.csv)",
+    )
     ap.add_argument("--true-col", help="column with the true persona (default: persona)")
     ap.add_argument("--pred-col", help="column with the predicted label (default: pred)")
     ap.add_argument(

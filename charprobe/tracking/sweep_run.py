@@ -85,16 +85,20 @@ def _overrides(cfg: DictConfig) -> list[str]:
 
 
 def _log_sweep_contents(run: Any, report: Path, sweep_id: str) -> None:
-    """The summary table (one row per cell), every report figure, summary.csv as artifact."""
+    """Every table of the report (summary: one row per cell; drops), every figure, and the
+    tables as an artifact."""
     wandb = modes.wandb_module()
-    csv = report / SUMMARY_CSV
-    logged: dict[str, Any] = {"summary": wandb.Table(dataframe=pd.read_csv(csv))}
+    tables = sorted(report.glob("*.csv"))  # summary.csv, drops.csv, compare.csv, ...
+    logged: dict[str, Any] = {
+        csv.stem: wandb.Table(dataframe=pd.read_csv(csv)) for csv in tables
+    }
     for png in sorted(report.rglob("*.png")):
         name = png.relative_to(report).with_suffix("").as_posix()
         logged[f"figures/{name}"] = wandb.Image(str(png))
     run.log(logged)
     art = wandb.Artifact(artifact_name(f"sweep-{sweep_id}"), type="sweep-report")
-    art.add_file(str(csv), name=SUMMARY_CSV)
+    for csv in tables:
+        art.add_file(str(csv), name=csv.name)
     run.log_artifact(art)
 
 
