@@ -19,8 +19,6 @@ class EngineCache:
 
     def __init__(self) -> None:
         self._held: Any = None
-        # vLLM's engine process must be shut down before the interpreter exits.
-        atexit.register(self.drop)
 
     @property
     def current(self) -> Any:
@@ -32,6 +30,11 @@ class EngineCache:
         if value is not self._held:
             self.drop()
             self._held = value
+            # Closed at exit before the libraries' own exit handlers run (they run last
+            # registered first): a vLLM engine shut down after vLLM's own clean-up dies
+            # noisily instead.
+            atexit.unregister(self.drop)
+            atexit.register(self.drop)
         return value
 
     def drop(self) -> None:

@@ -89,9 +89,7 @@ def _log_sweep_contents(run: Any, report: Path, sweep_id: str) -> None:
     tables as an artifact."""
     wandb = modes.wandb_module()
     tables = sorted(report.glob("*.csv"))  # summary.csv, drops.csv, compare.csv, ...
-    logged: dict[str, Any] = {
-        csv.stem: wandb.Table(dataframe=pd.read_csv(csv)) for csv in tables
-    }
+    logged: dict[str, Any] = {csv.stem: wandb.Table(dataframe=pd.read_csv(csv)) for csv in tables}
     for png in sorted(report.rglob("*.png")):
         name = png.relative_to(report).with_suffix("").as_posix()
         logged[f"figures/{name}"] = wandb.Image(str(png))
