@@ -15,7 +15,6 @@ import time
 from omegaconf import DictConfig
 
 from charprobe import identity
-from charprobe.errors import UserError
 from charprobe.records import JobFolder, Prediction
 from charprobe.report import write_job_outputs
 from charprobe.scorers import Scorer, make_scorer
@@ -29,13 +28,11 @@ def build_scorer(cfg: DictConfig, cache: dict | None = None) -> Scorer | None:
     sc = cfg.scorer
     if sc._target_ is None:
         return None
-    if not sc.path:
-        raise UserError(f"scorer={sc.name} needs scorer.path (a hub id or a local folder)")
     key = repr(sorted((k, str(v)) for k, v in sc.items()))
     if cache is not None and key in cache:
         return cache[key]
-    # One line before any weights load: a missing classifier, another label order, an
-    # unreachable hub (rescore comes here without the job's input check).
+    # One line before any weights load: no path, a missing classifier, another label order,
+    # an unreachable hub (rescore comes here without the job's input check).
     from charprobe.checks import check_scorer
 
     check_scorer(cfg)
