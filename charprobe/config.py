@@ -126,6 +126,9 @@ class ScaffoldConfig:
     name: str = MISSING
     # How many items to use (None: all the source has, or the study's count).
     items: int | None = None
+    # Also score every assistant turn with free text (charprobe.scaffolds.trace) into
+    # trace.jsonl. Scoring only: what is generated, and row keys, do not change.
+    trace: bool = False
 
 
 @dataclass

@@ -30,6 +30,7 @@ KEY_VERSION = 2
 
 GENERATIONS = "generations.jsonl"
 PREDICTIONS = "predictions.jsonl"
+TRACE = "trace.jsonl"  # scaffold.trace: one prediction row per traced turn
 RUN = "run.json"
 METRICS = "metrics.json"
 CONFUSION_CSV = "confusion.csv"
@@ -187,8 +188,12 @@ class Prediction:
     pred: str | None = None
     p_true: float | None = None
     probs: dict[str, float] | None = None
+    # What a scorer reports beyond probabilities (persona vectors: raw projections).
+    detail: dict[str, Any] | None = None
+    # trace.jsonl only: which turn (step, kind, tool, field) and the row's first email step.
+    turn: dict[str, Any] | None = None
 
-    _OPTIONAL = ("scenario_id", "termination")
+    _OPTIONAL = ("scenario_id", "termination", "detail", "turn")
 
     @classmethod
     def of(
@@ -334,11 +339,11 @@ class JobFolder:
         # Read-only (no repair of a cut last line): the job's own writer repairs.
         return [Generation.from_json(r) for r in read_rows(self.generations)]
 
-    def read_predictions(self) -> list[Prediction]:
-        return [Prediction.from_json(r) for r in read_rows(self.predictions)]
+    def read_predictions(self, file: str = PREDICTIONS) -> list[Prediction]:
+        return [Prediction.from_json(r) for r in read_rows(self.path / file)]
 
-    def write_predictions(self, preds: Iterable[Prediction]) -> None:
-        write_rows(self.predictions, (p.to_json() for p in preds))
+    def write_predictions(self, preds: Iterable[Prediction], file: str = PREDICTIONS) -> None:
+        write_rows(self.path / file, (p.to_json() for p in preds))
 
     def read_metrics(self) -> dict[str, Any]:
         return read_json(self.metrics_file)

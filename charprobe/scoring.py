@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import asdict
 
 from omegaconf import DictConfig
 
 from charprobe import identity
-from charprobe.records import JobFolder, Prediction
+from charprobe.records import TRACE, Generation, JobFolder, Prediction
 from charprobe.report import write_job_outputs
+from charprobe.scaffolds.trace import email_step, turns_of
 from charprobe.scorers import Scorer, make_scorer
 from charprobe.stats import CellMetrics
 
@@ -43,29 +45,65 @@ def build_scorer(cfg: DictConfig, cache: dict | None = None) -> Scorer | None:
     return scorer
 
 
+def score_texts(
+    scorer: Scorer, texts: list[str], writers: list[str | None]
+) -> list[tuple[str, dict[str, float], dict | None]]:
+    """(label, probabilities, detail) of each text; each (text, writer) is scored once
+    (the base stage writes one text for every persona)."""
+    labels = list(scorer.labels)
+    unique = list(dict.fromkeys(zip(texts, writers, strict=True)))
+    if not unique:
+        return []
+    scores = scorer.score([t for t, _ in unique], [w for _, w in unique])
+    details = scores.detail or [None] * len(unique)
+    out = {}
+    for u, p, d in zip(unique, scores.proba, details, strict=True):
+        probs = {lab: round(float(x), 6) for lab, x in zip(labels, p, strict=True)}
+        out[u] = (labels[int(p.argmax())], probs, d)
+    return [out[u] for u in zip(texts, writers, strict=True)]
+
+
+def _predict(gen: Generation, verdict: tuple | None, **turn) -> Prediction:
+    if verdict is None:
+        return Prediction.of(gen)
+    pred = Prediction.of(gen, verdict[0], verdict[1])
+    pred.detail = verdict[2]
+    if turn:
+        pred.text, pred.adapter = turn.pop("text"), turn.pop("adapter")
+        pred.turn = turn
+    return pred
+
+
+def trace_job(job: JobFolder, rows: list[Generation], scorer: Scorer) -> int:
+    """Score every traced turn of every row (`scaffold.trace`); write trace.jsonl."""
+    turns = [(g, t) for g in rows for t in turns_of(g)]
+    verdicts = score_texts(scorer, [t.text for _, t in turns], [t.adapter for _, t in turns])
+    preds = [
+        _predict(g, v, **asdict(t), email_step=email_step(g))
+        for (g, t), v in zip(turns, verdicts, strict=True)
+    ]
+    job.write_predictions(preds, TRACE)
+    return len(preds)
+
+
 def score_job(cfg: DictConfig, job: JobFolder, scorer: Scorer) -> CellMetrics:
     """Score every row of the job's generations; write predictions and metrics.
 
     Rows without text (an agentic rollout that sent no email) keep a prediction row with
     `pred: null`, so the statistics can drop them or count them wrong (`stats.no_email`)
-    and report why they had none. Records the scorer and its numbers in run.json too.
+    and report why they had none. With `scaffold.trace`, every turn of every row is
+    scored too (trace.jsonl). Records the scorer and its numbers in run.json too.
     """
     # Key order: the same predictions file whatever order the rows were generated in.
     rows = sorted(job.read_generations(), key=lambda g: g.key)
     labels = list(scorer.labels)
     scored = [g for g in rows if g.has_text]
     t0 = time.perf_counter()
-    proba = scorer.predict_proba([g.text for g in scored]) if scored else []
+    verdicts = score_texts(scorer, [g.text for g in scored], [g.adapter for g in scored])
     seconds = time.perf_counter() - t0
-    by_key = {g.key: p for g, p in zip(scored, proba, strict=True)}
-    preds = []
-    for g in rows:
-        p = by_key.get(g.key)
-        if p is None:
-            preds.append(Prediction.of(g))
-            continue
-        probs = {lab: round(float(x), 6) for lab, x in zip(labels, p, strict=True)}
-        preds.append(Prediction.of(g, labels[int(p.argmax())], probs))
+    traced = {"turns_traced": trace_job(job, rows, scorer)} if cfg.scaffold.get("trace") else {}
+    by_key = {g.key: v for g, v in zip(scored, verdicts, strict=True)}
+    preds = [_predict(g, by_key.get(g.key)) for g in rows]
     job.write_predictions(preds)
     st = cfg.stats
     texts_per_s = len(scored) / seconds if seconds > 0 else None
@@ -84,7 +122,7 @@ def score_job(cfg: DictConfig, job: JobFolder, scorer: Scorer) -> CellMetrics:
         n_boot=st.n_boot,
         seed=st.seed,
         level=st.level,
-        extra={"scorer": scorer_info, "texts_scored": len(scored)},
+        extra={"scorer": scorer_info, "texts_scored": len(scored), **traced},
     )
     # run.json says which scorer the job's files hold, where it was, and how fast it ran.
     run = job.read_run()

@@ -11,7 +11,9 @@ Writes ``summary.csv`` and PNG figures to ``--out`` (default ``<folder>/report/`
 ``<stem>_report/`` beside a file) and prints the table. Cells that differ by scaffold also
 get their macro-F1 drops (chat - chat_email, chat_email - agentic_email, chat -
 agentic_email, with bootstrap CIs and one-sided p-values: ``drops.csv``, ``drops.png``,
-and ``drop_from_<scaffold>*`` columns in the summary). Two paths A B compare two sweeps
+and ``drop_from_<scaffold>*`` columns in the summary). Jobs run with
+``scaffold.trace=true`` add the per-turn trace (``trace.csv``, ``fade.csv``,
+``trace.png``, see `charprobe.report.trace`). Two paths A B compare two sweeps
 cell by cell the same way (A minus B, ``compare.csv`` under A's report folder).
 
 The job runner calls `write_job_outputs`; the W&B logger calls `build_report` and logs
@@ -61,6 +63,17 @@ from charprobe.report.drops import (
     with_drops,
 )
 from charprobe.report.figures import draw_figures, plot_confusion
+from charprobe.report.trace import (
+    FADE_CSV,
+    TRACE_CSV,
+    TRACE_PNG,
+    chat_reference,
+    fade_table,
+    format_fades,
+    load_trace,
+    plot_trace,
+    trace_table,
+)
 from charprobe.stats import CellMetrics, NoEmail, score_rows
 from charprobe.store import atomic_path, write_json
 
@@ -141,11 +154,15 @@ def build_report(
         _write_csv(drops, out_dir / DROPS_CSV)
         plot_drops(drops, list(group_by), out_dir / "drops.png")
         figures["drops"] = out_dir / "drops.png"
+    fades = _write_trace(path, out_dir, figures, stats) if is_job else None
     if verbose:
         print(format_table(table, list(group_by), level))
         if len(drops):
             print(f"\nmacro-F1 drop between scaffolds ({level:.0%} CI, one-sided p):")
             print(format_drops(drops, level))
+        if fades is not None and len(fades):
+            print("\nmean P(true persona) before, in and after the email, and in chat:")
+            print(format_fades(fades))
         print(f"\nwrote {summary_csv} and {len(figures)} figure(s) under {out_dir}")
     table.attrs.update(
         out_dir=str(out_dir),
@@ -194,6 +211,23 @@ def compare_report(
         print(f"\nwrote {csv}")
     table.attrs["csv"] = str(csv)
     return table
+
+
+def _write_trace(
+    path: Path, out_dir: Path, figures: dict[str, Path], stats: dict[str, Any]
+) -> pd.DataFrame | None:
+    """trace.csv, fade.csv and trace.png of the traced jobs under `path` (None: none)."""
+    turns = load_trace(path)
+    if turns.empty:
+        return None
+    _write_csv(trace_table(turns), out_dir / TRACE_CSV)
+    fades = fade_table(
+        turns, chat_reference(path), **{k: stats[k] for k in ("n_boot", "seed", "level")}
+    )
+    _write_csv(fades, out_dir / FADE_CSV)
+    if plot_trace(turns, out_dir / TRACE_PNG):
+        figures["trace"] = out_dir / TRACE_PNG
+    return fades
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:

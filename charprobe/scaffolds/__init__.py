@@ -13,13 +13,15 @@ from charprobe.scaffolds.base import Item, Scaffold, Unit
 
 
 def make_scaffold(cfg: Any) -> Scaffold:
-    """The scaffold `cfg._target_` names, built from the option's other fields but `name`."""
+    """The scaffold `cfg._target_` names, built from the option's other fields but `name`
+    and `trace` (which the scoring reads)."""
     from hydra.utils import get_object
     from omegaconf import OmegaConf
 
     options = asdict(cfg) if is_dataclass(cfg) else OmegaConf.to_container(cfg, resolve=True)
     target = options.pop("_target_")
     options.pop("name")
+    options.pop("trace", None)
     # Enum choices (pick) arrive as plain strings, as a scaffold's own arguments take them.
     options = {k: v.value if hasattr(v, "value") else v for k, v in options.items()}
     return get_object(target)(**options)

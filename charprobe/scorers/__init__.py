@@ -12,9 +12,9 @@ from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from charprobe.config import SCORER_COMMON
-from charprobe.scorers.base import LabelOrderError, Scorer, ScorerError
+from charprobe.scorers.base import LabelOrderError, Scorer, ScorerError, Scores
 
-__all__ = ["LabelOrderError", "Scorer", "ScorerError", "make_scorer"]
+__all__ = ["LabelOrderError", "Scorer", "ScorerError", "Scores", "make_scorer"]
 
 
 def make_scorer(cfg: Any) -> Scorer | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,23 @@ class LabelOrderError(ScorerError):
     """A checkpoint's labels disagree with the label order the config expects."""
 
 
+@dataclass
+class Scores:
+    """A scorer's verdict on a batch: probabilities, and per text what else it measured."""
+
+    proba: np.ndarray
+    detail: list[dict[str, Any]] | None = None
+
+
 class Scorer(ABC):
     labels: tuple[str, ...]
+
+    def score(self, texts: Sequence[str], writers: Sequence[str | None]) -> Scores:
+        """Score texts whose writer is known: `writers[i]` is the adapter (persona) that
+        wrote `texts[i]`, None for the bare base. A scorer that reads only the text (every
+        classifier) ignores it; one that looks inside the writing model (persona vectors)
+        needs it."""
+        return Scores(self.predict_proba(texts))
 
     @abstractmethod
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
