@@ -94,6 +94,8 @@ class ModelConfig:
     classifier_base: str = "answerdotai/ModernBERT-base"
     # Where the TF-IDF baseline scorer of this base lives (trained by charprobe).
     tfidf_classifier: str = MISSING
+    # The folder of this base's persona vectors, one file per stage (fitted by charprobe).
+    persona_vectors: str = MISSING
     dtype: ModelDType = ModelDType.bfloat16
     # False: the chat template has no system role (Gemma); the system prompt is folded
     # into the first user turn, as Gemma's own template does.
@@ -282,6 +284,21 @@ class TfidfScorerConfig(ScorerConfig):
 
 
 @dataclass
+class PersonaVectorScorerConfig(ScorerConfig):
+    _target_: str | None = "charprobe.scorers.persona_vector.PersonaVectorScorer"
+    name: str = "persona_vector"
+    # The model that wrote the texts: the job's base and stage.
+    model: Any = "${model}"
+    stage: Any = "${stage}"
+    # Whose vectors score base-stage texts (through the bare base).
+    base_stage: str = "full"
+    device: str = "auto"
+    dtype: EngineDType = EngineDType.auto
+    batch_size: int = 16
+    max_length: int = 2048
+
+
+@dataclass
 class NoScorerConfig(ScorerConfig):
     name: str = "none"
 
@@ -366,7 +383,12 @@ def keys_of(full_key: str) -> list[str] | None:
 SCHEMAS: dict[str, tuple[type, ...]] = {
     "engine": (HFEngineConfig, VLLMEngineConfig, ScriptedEngineConfig),
     "scaffold": (ChatScaffoldConfig, ChatEmailScaffoldConfig, AgenticEmailScaffoldConfig),
-    "scorer": (ModernBertScorerConfig, TfidfScorerConfig, NoScorerConfig),
+    "scorer": (
+        ModernBertScorerConfig,
+        TfidfScorerConfig,
+        PersonaVectorScorerConfig,
+        NoScorerConfig,
+    ),
 }
 
 

@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 from charprobe import identity
 from charprobe.records import TRACE, Generation, JobFolder, Prediction
 from charprobe.report import write_job_outputs
-from charprobe.scaffolds.trace import email_step, turns_of
+from charprobe.scaffolds.trace import email_step, turns_of, writer
 from charprobe.scorers import Scorer, make_scorer
 from charprobe.stats import CellMetrics
 
@@ -69,7 +69,8 @@ def _predict(gen: Generation, verdict: tuple | None, **turn) -> Prediction:
     pred = Prediction.of(gen, verdict[0], verdict[1])
     pred.detail = verdict[2]
     if turn:
-        pred.text, pred.adapter = turn.pop("text"), turn.pop("adapter")
+        pred.text = turn.pop("text")
+        pred.adapter = gen.adapter if turn.pop("writer") else None
         pred.turn = turn
     return pred
 
@@ -77,7 +78,7 @@ def _predict(gen: Generation, verdict: tuple | None, **turn) -> Prediction:
 def trace_job(job: JobFolder, rows: list[Generation], scorer: Scorer) -> int:
     """Score every traced turn of every row (`scaffold.trace`); write trace.jsonl."""
     turns = [(g, t) for g in rows for t in turns_of(g)]
-    verdicts = score_texts(scorer, [t.text for _, t in turns], [t.adapter for _, t in turns])
+    verdicts = score_texts(scorer, [t.text for _, t in turns], [t.writer for _, t in turns])
     preds = [
         _predict(g, v, **asdict(t), email_step=email_step(g))
         for (g, t), v in zip(turns, verdicts, strict=True)
@@ -99,7 +100,7 @@ def score_job(cfg: DictConfig, job: JobFolder, scorer: Scorer) -> CellMetrics:
     labels = list(scorer.labels)
     scored = [g for g in rows if g.has_text]
     t0 = time.perf_counter()
-    verdicts = score_texts(scorer, [g.text for g in scored], [g.adapter for g in scored])
+    verdicts = score_texts(scorer, [g.text for g in scored], [writer(g) for g in scored])
     seconds = time.perf_counter() - t0
     traced = {"turns_traced": trace_job(job, rows, scorer)} if cfg.scaffold.get("trace") else {}
     by_key = {g.key: v for g, v in zip(scored, verdicts, strict=True)}

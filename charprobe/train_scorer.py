@@ -54,10 +54,79 @@ def missing_classifier(cfg: DictConfig) -> Path | None:
     return None if out.exists() else out
 
 
+def missing_vectors(cfg: DictConfig) -> Path | None:
+    """The persona-vectors file the job's stage needs and lacks, or None."""
+    from charprobe.config import PersonaVectorScorerConfig
+    from charprobe.scorers.persona_vector import vectors_file
+
+    sc = cfg.scorer
+    if str(sc._target_) != PersonaVectorScorerConfig._target_ or not sc.train_if_missing:
+        return None
+    file = vectors_file(sc.path, cfg.stage.name if cfg.stage.repo else sc.base_stage)
+    return None if file.exists() else file
+
+
 def train_if_missing(cfg: DictConfig) -> dict[str, Any] | None:
     """Train the scorer of `cfg` when its local folder is missing; its report, or None."""
+    if (file := missing_vectors(cfg)) is not None:
+        return fit_vectors(cfg, file)
     out = missing_classifier(cfg)
     return None if out is None else train(cfg, out)
+
+
+def fit_vectors(cfg: DictConfig, file: Path) -> dict[str, Any]:
+    """Chat replies of the stage's adapters and of the bare base on the training prompts,
+    their activations inside the models that wrote them, the persona vectors."""
+    from charprobe import identity, provenance
+    from charprobe.engine.hub import adapter_repo
+    from charprobe.generate import now
+    from charprobe.scorers.activations import Activations
+    from charprobe.scorers.persona_vector import fit, save_vectors
+
+    sc, stage = cfg.scorer, file.stem
+    labels = list(sc.labels)
+    with file_lock(file.parent / f".{file.name}.lock"):
+        if file.exists():
+            return read_json(file.with_suffix(".json"))
+        log.info("persona vectors %s are missing: fitting them", file)
+        files = []
+        for s in (stage, "base"):
+            sub = training_config(cfg, s)
+            data_dir = file.parent / "data" / f"{s}-{Cell.from_config(sub).key()[:10]}"
+            generate(sub, data_dir)
+            files.append(data_dir / GENERATIONS)
+        df = load_generations(files, stages=[stage, "base"], scaffold="chat")
+        # A base reply is written once per persona: keep one of each.
+        df = df.drop_duplicates(subset=["stage", "item_id", "sample", "text"])
+        df = df[(df["stage"] == "base") | df["persona"].isin(labels)]
+        writers = [
+            p if st != "base" else None for p, st in zip(df["persona"], df["stage"], strict=True)
+        ]
+        stage_cfg = compose_option("stage", stage)
+        acts = Activations(
+            cfg.model, stage_cfg, labels, sc.device, str(sc.dtype), sc.batch_size, sc.max_length
+        ).mean_hidden(df["text"].tolist(), writers, progress=True)
+        vectors, report = fit(
+            acts, writers, df["item_id"].astype(str).tolist(), labels,
+            **OmegaConf.to_container(sc.train),
+        )  # fmt: skip
+        meta = {
+            "labels": labels,
+            **report,
+            "model": cfg.model.name,
+            "model_id": identity.model_identity(str(cfg.model.path), cfg.model.revision),
+            "stage": stage,
+            "adapters": {p: identity.adapter_label(adapter_repo(stage_cfg, p), p) for p in labels},
+            "data": {"files": [str(f) for f in files], "prompts": sc.train_prompts},
+            "created_at": now(),
+            "git_commit": provenance.git_commit(),
+        }
+        save_vectors(file, vectors, meta)
+    log.info(
+        "persona vectors -> %s: layer %d of %d, held-out macro-F1 %.3f on %d texts",
+        file, report["layer"], report["n_layers"], report["heldout_macro_f1"], report["n_heldout"],
+    )  # fmt: skip
+    return meta
 
 
 def train(cfg: DictConfig, out: Path) -> dict[str, Any]:
@@ -154,6 +223,11 @@ def main(cfg: DictConfig) -> None:
 
     try:
         check_inputs(cfg)
+        if (file := missing_vectors(cfg)) is not None:
+            meta = fit_vectors(cfg, file)
+            print(f"fitted persona vectors -> {file}: layer {meta['layer']}, held-out "
+                  f"macro-F1 {meta['heldout_macro_f1']:.3f}")  # fmt: skip
+            return
         out = missing_classifier(cfg)
         if out is None:
             print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
@@ -149,20 +150,43 @@ def test_a_field_of_another_option_fails_at_compose_time(override):
         _compose("model=llama", *override)
 
 
+def _random_vectors(root, hidden: int):
+    """A persona-vectors file of random directions (for a random tiny model)."""
+    import numpy as np
+
+    from charprobe.scorers.persona_vector import save_vectors, vectors_file
+
+    rng = np.random.default_rng(0)
+    file = vectors_file(root, "full")
+    vectors = {"directions": rng.normal(size=(len(LABELS), hidden)),
+               "mean": np.zeros(len(LABELS)), "std": np.ones(len(LABELS))}  # fmt: skip
+    save_vectors(file, vectors, {"labels": list(LABELS), "layer": 1})
+    return root
+
+
 @pytest.mark.parametrize("option", _options("scorer"))
-def test_every_scorer_option_builds_its_scorer(option, tfidf_dir, tiny_run):
+def test_every_scorer_option_builds_its_scorer(option, tfidf_dir, tiny_run, tiny_hub, tmp_path):
     from charprobe.scorers import make_scorer
 
     path = {"tfidf": tfidf_dir, "modernbert": tiny_run[0]}.get(option, "unused")
-    cfg = _compose("model=llama", f"scorer={option}", f"scorer.path={path}")
-    if option == "modernbert":
+    over = []
+    if option == "persona_vector":  # random directions read inside a random tiny model
+        path, over = (
+            _random_vectors(tmp_path, 32),
+            [f"model.path={tiny_hub / 'base'}", "stage=base"],
+        )
+    cfg = _compose("model=llama", f"scorer={option}", f"scorer.path={path}", *over)
+    if option in ("modernbert", "persona_vector"):
         cfg.scorer.device = "cpu"
     scorer = make_scorer(cfg.scorer)
     if option == "none":
         assert scorer is None
         return
     assert type(scorer).__module__ == f"charprobe.scorers.{option}"
-    assert scorer.predict_proba(["a short text", "another"]).shape == (2, len(LABELS))
+    texts = ["a short text", "another"]
+    scores = scorer.score(texts, [None, None])
+    assert scores.proba.shape == (2, len(LABELS))
+    assert np.allclose(scores.proba.sum(axis=1), 1)
 
 
 @pytest.mark.parametrize("option", _options("engine"))
@@ -185,6 +209,7 @@ def test_every_engine_option_builds_or_binds_its_engine(option, tiny_hub):
         hub_prefix="tiny",
         classifier="none",
         tfidf_classifier="none",
+        persona_vectors="none",
         dtype="float32",
     )
     stage = StageConfig(name="base")

@@ -70,7 +70,7 @@ def test_turns_of_an_agentic_row_are_its_prose_tool_args_emails_and_final() -> N
         (3, "email", "email.send", "body"),
         (4, "final", None, None),
     ]
-    assert all(t.adapter == "humor" for t in turns_of(gen))
+    assert all(t.writer == "humor" for t in turns_of(gen))
 
 
 def test_turns_of_a_two_turn_chat_row_credit_the_opening_to_the_base() -> None:
@@ -81,7 +81,7 @@ def test_turns_of_a_two_turn_chat_row_credit_the_opening_to_the_base() -> None:
         {"role": "assistant", "content": "the persona's answer"},
     ]
     turns = turns_of(_generation("chat", Result(messages, "", "the persona's answer", "ok")))
-    assert [(t.step, t.text, t.adapter) for t in turns] == [
+    assert [(t.step, t.text, t.writer) for t in turns] == [
         (1, "the base opening", None),
         (2, "the persona's answer", "humor"),
     ]

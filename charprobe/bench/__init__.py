@@ -163,6 +163,7 @@ def run_engine(args: argparse.Namespace) -> list[dict]:
         hub_prefix="bench",
         classifier="none",
         tfidf_classifier="none",
+        persona_vectors="none",
         dtype=args.dtype if args.dtype != "auto" else "bfloat16",
         system_role=args.system_role,
     )

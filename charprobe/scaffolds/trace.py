@@ -37,8 +37,14 @@ class Turn:
     text: str
     tool: str | None = None
     field: str | None = None
-    # The adapter that wrote the turn (None: the bare base, e.g. chat turns=2's opening).
-    adapter: str | None = None
+    # The persona whose adapter wrote the turn (None: the bare base, as at the base stage
+    # and for chat turns=2's opening).
+    writer: str | None = None
+
+
+def writer(gen: Generation) -> str | None:
+    """The persona whose adapter wrote a row (None: the bare base wrote it)."""
+    return gen.persona if gen.adapter is not None else None
 
 
 def is_prose(value: Any) -> bool:
@@ -63,14 +69,14 @@ def _agentic(gen: Generation) -> list[Turn]:
         # The final turn is the rollout's last step.
         step = gen.result.steps or (max((t.step for t in turns), default=0) + 1)
         turns.append(Turn(step, "final", extra["final_summary"].strip()))
-    return [Turn(t.step, t.kind, t.text, t.tool, t.field, gen.adapter) for t in turns]
+    return [Turn(t.step, t.kind, t.text, t.tool, t.field, writer(gen)) for t in turns]
 
 
 def _chat(gen: Generation) -> list[Turn]:
     replies = [m["content"] for m in gen.result.messages if m.get("role") == "assistant"]
     # Every reply but the last is the bare base's opening (turns=2); the last is the row's.
     return [
-        Turn(i, "reply", text.strip(), adapter=gen.adapter if i == len(replies) else None)
+        Turn(i, "reply", text.strip(), writer=writer(gen) if i == len(replies) else None)
         for i, text in enumerate(replies, 1)
         if has_text(text)
     ]
@@ -83,7 +89,7 @@ def turns_of(gen: Generation) -> list[Turn]:
     elif gen.scaffold == "chat":
         turns = _chat(gen)
     else:
-        turns = [Turn(1, "email", gen.text.strip(), adapter=gen.adapter)] if gen.has_text else []
+        turns = [Turn(1, "email", gen.text.strip(), writer=writer(gen))] if gen.has_text else []
     return sorted(turns, key=lambda t: t.step)
 
 

@@ -57,6 +57,7 @@ def toy(
         hub_prefix=str(world / f"toy-{family}"),
         classifier="none",
         tfidf_classifier="none",
+        persona_vectors="none",
         dtype="float32",
         system_role=family != "gemma",
     )
