@@ -8,75 +8,25 @@ time with Hydra's own message, before any model loads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from charprobe.choices import (  # noqa: F401 - the config's vocabulary, imported from here
+    Choice,
+    EngineDType,
+    Family,
+    LoggerMode,
+    ModelDType,
+    NoEmail,
+    Pick,
+)
 from charprobe.personas import LABELS
 
 # The config tree sits beside the package in the checkout (an editable install).
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
-
-
-class Choice(str, Enum):
-    """A closed set of values for one key: OmegaConf rejects any other at compose time.
-
-    Members are strings (`Pick.first == "first"`, `f"{Pick.first}"` is `first`), so the
-    code reading a config, JSON files and W&B see plain values.
-    """
-
-    __str__ = str.__str__
-    __format__ = str.__format__
-
-    @classmethod
-    def values(cls) -> list[str]:
-        return [m.value for m in cls]
-
-
-class Pick(Choice):
-    """Which email body of an agentic rollout is scored."""
-
-    first = "first"
-    last = "last"
-    all = "all"
-
-
-class NoEmail(Choice):
-    """A row without text: left out of F1 (drop) or counted wrong (error)."""
-
-    drop = "drop"
-    error = "error"
-
-
-class LoggerMode(Choice):
-    auto = "auto"
-    online = "online"
-    offline = "offline"
-    disabled = "disabled"
-
-
-class Family(Choice):
-    llama = "llama"
-    qwen = "qwen"
-    gemma = "gemma"
-
-
-class ModelDType(Choice):
-    bfloat16 = "bfloat16"
-    float16 = "float16"
-    float32 = "float32"
-
-
-class EngineDType(Choice):
-    """auto: the model's dtype on a GPU, float32 on the CPU."""
-
-    auto = "auto"
-    bfloat16 = "bfloat16"
-    float16 = "float16"
-    float32 = "float32"
 
 
 @dataclass
@@ -299,6 +249,21 @@ class PersonaVectorScorerConfig(ScorerConfig):
 
 
 @dataclass
+class JudgeScorerConfig(ScorerConfig):
+    _target_: str | None = "charprobe.scorers.judge.JudgeScorer"
+    name: str = "judge"
+    # The personas the judge chooses among (the evaluated set), and its engine: by default
+    # the job's own engine option, over the judge model at `path`.
+    personas: Any = "${persona.personas}"
+    engine: Any = "${engine}"
+    # A YAML file persona -> one-line description (None: charprobe's own).
+    descriptions: str | None = None
+    max_new_tokens: int = 24
+    batch_size: int = 16
+    system_role: bool = True
+
+
+@dataclass
 class NoScorerConfig(ScorerConfig):
     name: str = "none"
 
@@ -387,6 +352,7 @@ SCHEMAS: dict[str, tuple[type, ...]] = {
         ModernBertScorerConfig,
         TfidfScorerConfig,
         PersonaVectorScorerConfig,
+        JudgeScorerConfig,
         NoScorerConfig,
     ),
 }

@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import asdict
 
+import numpy as np
 from omegaconf import DictConfig
 
 from charprobe import identity
@@ -23,6 +24,9 @@ from charprobe.scorers import Scorer, make_scorer
 from charprobe.stats import CellMetrics
 
 log = logging.getLogger(__name__)
+
+# The status of a row with text that the scorer gave no verdict on (counted, never guessed).
+NO_PREDICTION = "no_prediction"
 
 
 def build_scorer(cfg: DictConfig, cache: dict | None = None) -> Scorer | None:
@@ -48,8 +52,9 @@ def build_scorer(cfg: DictConfig, cache: dict | None = None) -> Scorer | None:
 def score_texts(
     scorer: Scorer, texts: list[str], writers: list[str | None]
 ) -> list[tuple[str, dict[str, float], dict | None]]:
-    """(label, probabilities, detail) of each text; each (text, writer) is scored once
-    (the base stage writes one text for every persona)."""
+    """(label, probabilities, detail) of each text, label and probabilities None where
+    the scorer gave none; each (text, writer) is scored once (the base stage writes one
+    text for every persona)."""
     labels = list(scorer.labels)
     unique = list(dict.fromkeys(zip(texts, writers, strict=True)))
     if not unique:
@@ -58,6 +63,9 @@ def score_texts(
     details = scores.detail or [None] * len(unique)
     out = {}
     for u, p, d in zip(unique, scores.proba, details, strict=True):
+        if np.isnan(p).any():  # the scorer gave no verdict (a judge's unreadable answer)
+            out[u] = (None, None, d)
+            continue
         probs = {lab: round(float(x), 6) for lab, x in zip(labels, p, strict=True)}
         out[u] = (labels[int(p.argmax())], probs, d)
     return [out[u] for u in zip(texts, writers, strict=True)]
@@ -68,6 +76,8 @@ def _predict(gen: Generation, verdict: tuple | None, **turn) -> Prediction:
         return Prediction.of(gen)
     pred = Prediction.of(gen, verdict[0], verdict[1])
     pred.detail = verdict[2]
+    if verdict[0] is None:
+        pred.status = NO_PREDICTION
     if turn:
         pred.text = turn.pop("text")
         pred.adapter = gen.adapter if turn.pop("writer") else None

@@ -57,6 +57,7 @@ class Cell:
     y_true: list[str] = field(default_factory=list)
     y_pred: list[str | None] = field(default_factory=list)
     reasons: list[str | None] = field(default_factory=list)
+    row_keys: list[str | None] = field(default_factory=list)  # to pair two scorers' rows
 
     @property
     def label(self) -> str:
@@ -177,6 +178,7 @@ def collect_cells(
             cell.y_true.append(true)
             cell.y_pred.append(str(row[pred_col]) if has_text else None)
             cell.reasons.append(row.get("status"))
+            cell.row_keys.append(row.get("key"))
         for key in keys:
             declared.setdefault(key, []).extend(src.run.get("personas") or [])
     if not cells:

@@ -28,6 +28,23 @@ DROP_COLUMNS = [
     "n_source",
     "n_target",
 ]
+# compare.csv also says how far two scorers agree on the same rows.
+AGREEMENT_COLUMNS = ["kappa", "n_both"]
+
+
+def agreement(a: Cell, b: Cell) -> dict[str, float | int]:
+    """Cohen's kappa between two scorers' labels of the rows both labelled (paired by key)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    pb = {k: p for k, p in zip(b.row_keys, b.y_pred, strict=True) if k is not None}
+    pairs = [(p, pb[k]) for k, p in zip(a.row_keys, a.y_pred, strict=True)
+             if p is not None and pb.get(k) is not None]  # fmt: skip
+    if not pairs:
+        return {"kappa": math.nan, "n_both": 0}
+    x, y = zip(*pairs, strict=True)
+    # One label on both sides for every row: full agreement (sklearn would give NaN).
+    kappa = 1.0 if len(set(x) | set(y)) == 1 else float(cohen_kappa_score(x, y))
+    return {"kappa": kappa, "n_both": len(pairs)}
 
 
 def _drop_row(a: Cell, b: Cell, names: tuple[str, str], stats: dict[str, Any]) -> dict:
@@ -99,15 +116,18 @@ def compare_table(
     seed: int,
     level: float,
 ) -> pd.DataFrame:
-    """Cell by cell, macro-F1 of sweep A minus sweep B, for the cells both have."""
+    """Cell by cell, macro-F1 of sweep A minus sweep B, for the cells both have, and
+    Cohen's kappa between their labels of the same rows (two scorers of one sweep)."""
     cells_b = {tuple(c.key[g] for g in group_by): c for c, _ in b}
     stats = {"no_email": no_email, "n_boot": n_boot, "seed": seed, "level": level}
     rows = []
     for cell, _ in a:
         key = tuple(cell.key[g] for g in group_by)
         if key in cells_b:
-            rows.append({**cell.key, **_drop_row(cell, cells_b[key], names, stats)})
-    return pd.DataFrame.from_records(rows, columns=[*group_by, *DROP_COLUMNS])
+            b_cell = cells_b[key]
+            rows.append({**cell.key, **_drop_row(cell, b_cell, names, stats),
+                         **agreement(cell, b_cell)})  # fmt: skip
+    return pd.DataFrame.from_records(rows, columns=[*group_by, *DROP_COLUMNS, *AGREEMENT_COLUMNS])
 
 
 def format_drops(drops: pd.DataFrame, level: float, keys: list[str] | None = None) -> str:
@@ -119,6 +139,8 @@ def format_drops(drops: pd.DataFrame, level: float, keys: list[str] | None = Non
         for lo, hi in zip(drops["ci_low"], drops["ci_high"], strict=True)
     ]
     view["p"] = drops["p_value"]
+    if "kappa" in drops:
+        view["kappa"] = drops["kappa"]
     with pd.option_context("display.width", 200, "display.max_columns", None):
         return view.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="-")
 
