@@ -21,7 +21,10 @@ from charprobe.personas import LABELS
 from charprobe.scaffolds.scenarios import SHIPPED_DIR
 from tests.conftest import TINY_PERSONAS, run_charprobe
 
-WALL_LIMIT_S = 5.0
+# A coarse guard, not a speed target: the interpreter plus Hydra's compose takes 3-5 s on
+# 2 busy cores (5.0 s was exceeded by the unchanged code too); loading weights is caught
+# by the heavy-import check below, and would take far longer than this.
+WALL_LIMIT_S = 20.0
 HEAVY = ("torch", "transformers", "safetensors", "peft", "accelerate")
 SCENARIO = (SHIPPED_DIR / "data_request_v1.yaml").read_text()
 

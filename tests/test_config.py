@@ -175,6 +175,8 @@ def test_every_scorer_option_builds_its_scorer(option, tfidf_dir, tiny_run, tiny
             _random_vectors(tmp_path, 32),
             [f"model.path={tiny_hub / 'base'}", "stage=base"],
         )
+    if option == "judge":  # a random tiny model as the judge: its answers are noise
+        path, over = tiny_hub / "base", ["engine.device=cpu", "scorer.max_new_tokens=4"]
     cfg = _compose("model=llama", f"scorer={option}", f"scorer.path={path}", *over)
     if option in ("modernbert", "persona_vector"):
         cfg.scorer.device = "cpu"
@@ -186,7 +188,9 @@ def test_every_scorer_option_builds_its_scorer(option, tfidf_dir, tiny_run, tiny
     texts = ["a short text", "another"]
     scores = scorer.score(texts, [None, None])
     assert scores.proba.shape == (2, len(LABELS))
-    assert np.allclose(scores.proba.sum(axis=1), 1)
+    # Rows sum to 1, or are all NaN: no verdict (a judge's unreadable answer).
+    for row in scores.proba:
+        assert np.isnan(row).all() or np.isclose(row.sum(), 1), row
 
 
 @pytest.mark.parametrize("option", _options("engine"))
