@@ -89,12 +89,7 @@ def fit_vectors(cfg: DictConfig, file: Path) -> dict[str, Any]:
         if file.exists():
             return read_json(file.with_suffix(".json"))
         log.info("persona vectors %s are missing: fitting them", file)
-        files = []
-        for s in (stage, "base"):
-            sub = training_config(cfg, s)
-            data_dir = file.parent / "data" / f"{s}-{Cell.from_config(sub).key()[:10]}"
-            generate(sub, data_dir)
-            files.append(data_dir / GENERATIONS)
+        files = training_replies(cfg, [stage, "base"], file.parent / "data")
         df = load_generations(files, stages=[stage, "base"], scaffold="chat")
         # A base reply is written once per persona: keep one of each.
         df = df.drop_duplicates(subset=["stage", "item_id", "sample", "text"])
@@ -142,13 +137,7 @@ def train(cfg: DictConfig, out: Path) -> dict[str, Any]:
             sc.train_prompts,
             ", ".join(sc.train_stages),
         )
-        files = []
-        for stage in sc.train_stages:
-            sub = training_config(cfg, stage)
-            key = Cell.from_config(sub).key()[:10]  # other generation settings, other folder
-            data_dir = out.parent / "data" / cfg.model.name / f"{stage}-{key}"
-            generate(sub, data_dir)
-            files.append(data_dir / GENERATIONS)
+        files = training_replies(cfg, list(sc.train_stages), out.parent / "data" / cfg.model.name)
         df = load_generations(files, stages=list(sc.train_stages), scaffold="chat")
         if df.empty:
             raise UserError(f"no training replies with text in {', '.join(map(str, files))}")
@@ -186,6 +175,18 @@ def train(cfg: DictConfig, out: Path) -> dict[str, Any]:
         report["n_items_heldout"],
     )
     return report
+
+
+def training_replies(cfg: DictConfig, stages: list[str], root: Path) -> list[Path]:
+    """Chat replies of each stage on the scorer's training prompts, generated (resuming)
+    into `root/<stage>-<cell key>`; their generations files."""
+    files = []
+    for stage in stages:
+        sub = training_config(cfg, stage)
+        key = Cell.from_config(sub).key()[:10]  # other generation settings, other folder
+        generate(sub, root / f"{stage}-{key}")
+        files.append(root / f"{stage}-{key}" / GENERATIONS)
+    return files
 
 
 def compose_option(group: str, option: str) -> DictConfig:

@@ -46,29 +46,38 @@ name: keyword
 """
 
 
-def test_a_scorer_from_one_module_and_one_yaml(tmp_path: Path) -> None:
+def keyword_scorer(tmp_path: Path, personas: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The example installed under `tmp_path` (module, YAML, keywords "[persona]"): the
+    overrides that pick it for `personas`, and the environment that finds its module."""
     (tmp_path / "plugin").mkdir()
     (tmp_path / "plugin" / "keyword_scorer.py").write_text(MODULE)
     (tmp_path / "conf" / "scorer").mkdir(parents=True)
     (tmp_path / "conf" / "scorer" / "keyword.yaml").write_text(YAML)
-    personas = ["sarcasm", "humor"]
     keywords = tmp_path / "keywords.json"
     keywords.write_text(json.dumps({p: f"[{p}]" for p in personas}))
+    overrides = [
+        f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+        f"persona.personas=[{','.join(personas)}]",
+        "scorer=keyword",
+        f"scorer.path={keywords}",
+    ]
+    return overrides, {"HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{REPO}:{tmp_path / 'plugin'}"}
+
+
+def test_a_scorer_from_one_module_and_one_yaml(tmp_path: Path) -> None:
+    overrides, env = keyword_scorer(tmp_path, ["sarcasm", "humor"])
     run_charprobe(
         tmp_path,
         "-m",
-        f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+        *overrides,
         "engine=scripted",
         "model=llama",
         "stage=base,full",
         "scaffold=chat",
-        f"persona.personas=[{','.join(personas)}]",
-        "scorer=keyword",
-        f"scorer.path={keywords}",
         "logger=none",
         "scaffold.items=3",
         "hydra.sweep.dir=sweep",
-        env={"HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{REPO}:{tmp_path / 'plugin'}"},
+        env=env,
     )
     metrics = {
         p.parent.name.split("_", 1)[1]: json.loads(p.read_text())

@@ -20,8 +20,8 @@ from charprobe.engine.types import Request
 from charprobe.fade import fade, phase_of
 from charprobe.records import Generation, Result
 from charprobe.scaffolds.trace import turns_of
-from tests.conftest import REPO, run_charprobe
-from tests.test_new_scorer import MODULE, YAML
+from tests.conftest import run_charprobe
+from tests.test_new_scorer import keyword_scorer
 
 
 def _call(tool: str, args: dict) -> str:
@@ -121,30 +121,21 @@ def test_fade_verdicts_follow_where_the_level_drops() -> None:
 
 
 def test_a_traced_sweep_finds_the_persona_everywhere_but_in_the_email(tmp_path: Path) -> None:
-    (tmp_path / "plugin").mkdir()
-    (tmp_path / "plugin" / "keyword_scorer.py").write_text(MODULE)
-    (tmp_path / "conf" / "scorer").mkdir(parents=True)
-    (tmp_path / "conf" / "scorer" / "keyword.yaml").write_text(YAML)
-    personas = ["sarcasm", "humor"]
-    keywords = tmp_path / "keywords.json"
-    keywords.write_text(json.dumps({p: f"[{p}]" for p in personas}))
+    overrides, env = keyword_scorer(tmp_path, ["sarcasm", "humor"])
     run_charprobe(
         tmp_path,
         "-m",
-        f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+        *overrides,
         "engine=scripted",
         "engine.reply=tests.test_trace.planted_agent",
         "model=llama",
         "stage=base,full",
         "scaffold=chat,agentic_email",
         "scaffold.trace=true",
-        f"persona.personas=[{','.join(personas)}]",
-        "scorer=keyword",
-        f"scorer.path={keywords}",
         "logger=none",
         "scaffold.items=3",
         "hydra.sweep.dir=sweep",
-        env={"HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{REPO}:{tmp_path / 'plugin'}"},
+        env=env,
     )
     report = tmp_path / "sweep" / "report"
     assert (report / "trace.png").stat().st_size > 0

@@ -154,7 +154,11 @@ def build_report(
         _write_csv(drops, out_dir / DROPS_CSV)
         plot_drops(drops, list(group_by), out_dir / "drops.png")
         figures["drops"] = out_dir / "drops.png"
-    fades = _write_trace(path, out_dir, figures, stats) if is_job else None
+    fades = (
+        _write_trace(path, [r for s in sources for r in s.rows], out_dir, figures, stats)
+        if is_job
+        else None
+    )
     if verbose:
         print(format_table(table, list(group_by), level))
         if len(drops):
@@ -214,15 +218,20 @@ def compare_report(
 
 
 def _write_trace(
-    path: Path, out_dir: Path, figures: dict[str, Path], stats: dict[str, Any]
+    path: Path,
+    rows: list[dict[str, Any]],
+    out_dir: Path,
+    figures: dict[str, Path],
+    stats: dict[str, Any],
 ) -> pd.DataFrame | None:
-    """trace.csv, fade.csv and trace.png of the traced jobs under `path` (None: none)."""
+    """trace.csv, fade.csv and trace.png of the traced jobs under `path` (None: none);
+    `rows` are the sweep's prediction rows (chat's are the reference)."""
     turns = load_trace(path)
     if turns.empty:
         return None
     _write_csv(trace_table(turns), out_dir / TRACE_CSV)
     fades = fade_table(
-        turns, chat_reference(path), **{k: stats[k] for k in ("n_boot", "seed", "level")}
+        turns, chat_reference(rows), **{k: stats[k] for k in ("n_boot", "seed", "level")}
     )
     _write_csv(fades, out_dir / FADE_CSV)
     if plot_trace(turns, out_dir / TRACE_PNG):

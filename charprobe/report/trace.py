@@ -10,13 +10,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from charprobe.fade import PHASES, fade, phase_of
-from charprobe.records import PREDICTIONS, TRACE, discover
+from charprobe.records import TRACE, discover
 from charprobe.report.cells import order_values
 
 TRACE_CSV = "trace.csv"
@@ -37,13 +38,12 @@ def load_trace(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def chat_reference(path: Path) -> dict[tuple[str, str], list[float]]:
-    """P(true persona) of every scored chat reply, by (model, stage)."""
+def chat_reference(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], list[float]]:
+    """P(true persona) of every scored chat reply among prediction rows, by (model, stage)."""
     ref: dict[tuple[str, str], list[float]] = {}
-    for job in discover(path, holding=PREDICTIONS):
-        for p in job.read_predictions():
-            if p.scaffold == "chat" and p.p_true is not None:
-                ref.setdefault((p.model, p.stage), []).append(p.p_true)
+    for r in rows:
+        if r.get("scaffold") == "chat" and r.get("p_true") is not None:
+            ref.setdefault((r["model"], r["stage"]), []).append(r["p_true"])
     return ref
 
 

@@ -103,13 +103,14 @@ def fit(
     train, held = split_by_item(list(items), heldout, seed)
     w_train = [writers[i] for i in train]
     w_held = [writers[i] for i in held]
-    seps = []
-    for layer in range(acts.shape[1]):
-        dirs = directions(acts[train, layer], w_train, labels)
-        seps.append(separation(acts[held, layer], w_held, labels, dirs))
+    dirs_by_layer = directions(acts[train], w_train, labels)  # (labels, layers, hidden)
+    seps = [
+        separation(acts[held, layer], w_held, labels, dirs_by_layer[:, layer])
+        for layer in range(acts.shape[1])
+    ]
     layer = int(np.nanargmax(seps))
     # Held-out macro-F1 of the argmax rule at that layer (fitted on the training items).
-    dirs = directions(acts[train, layer], w_train, labels)
+    dirs = dirs_by_layer[:, layer]
     mean, std = standardiser(acts[train, layer], w_train, dirs)
     rows = [i for i in held if writers[i] is not None]
     z = standardised(acts[rows, layer] @ dirs.T, mean, std)

@@ -16,8 +16,8 @@ from charprobe.engine.types import Request
 from charprobe.personas import LABELS
 from charprobe.scorers.base import ScorerError
 from charprobe.scorers.judge import JudgeScorer, parse_label
-from tests.conftest import REPO, run_charprobe
-from tests.test_new_scorer import MODULE, YAML
+from tests.conftest import run_charprobe
+from tests.test_new_scorer import keyword_scorer
 
 PERSONAS = ["sarcasm", "humor", "poeticism"]
 SCRIPTED = {"_target_": "charprobe.engine.scripted.scripted_engine",
@@ -79,17 +79,9 @@ def test_a_persona_without_description_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_judged_copy_of_a_sweep_agrees_with_its_classifier(tmp_path: Path) -> None:
-    (tmp_path / "plugin").mkdir()
-    (tmp_path / "plugin" / "keyword_scorer.py").write_text(MODULE)
-    (tmp_path / "conf" / "scorer").mkdir(parents=True)
-    (tmp_path / "conf" / "scorer" / "keyword.yaml").write_text(YAML)
-    keywords = tmp_path / "keywords.json"
-    keywords.write_text(json.dumps({p: f"[{p}]" for p in PERSONAS}))
-    env = {"HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{REPO}:{tmp_path / 'plugin'}"}
-    run_charprobe(tmp_path, "-m", f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
-                  "engine=scripted", "model=llama", "stage=base,full", "scaffold=chat",
-                  f"persona.personas=[{','.join(PERSONAS)}]", "scorer=keyword",
-                  f"scorer.path={keywords}", "logger=none", "scaffold.items=4",
+    overrides, env = keyword_scorer(tmp_path, PERSONAS)
+    run_charprobe(tmp_path, "-m", *overrides, "engine=scripted", "model=llama",
+                  "stage=base,full", "scaffold=chat", "logger=none", "scaffold.items=4",
                   "hydra.sweep.dir=sweep", env=env)  # fmt: skip
     run_charprobe(tmp_path, "sweep", "--into", "judged", "scorer=judge", "scorer.path=unused",
                   "engine.reply=tests.scorers.test_judge.keyword_judge",
