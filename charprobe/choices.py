@@ -31,6 +31,14 @@ class Pick(Choice):
     all = "all"
 
 
+class Cluster(Choice):
+    """What an interval resamples: items (all their rows), scenario families, or rows."""
+
+    item = "item"
+    family = "family"
+    row = "row"
+
+
 class NoEmail(Choice):
     """A row without text: left out of F1 (drop) or counted wrong (error)."""
 

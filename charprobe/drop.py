@@ -1,12 +1,17 @@
 """How much macro-F1 a persona loses from one scaffold to another, with its uncertainty.
 
 For one base and stage, the drop from scaffold A (in distribution: chat) to scaffold B
-(chat_email, agentic_email) is macro-F1(A) - macro-F1(B). Its interval resamples the rows
-of A and of B independently (two different sets of texts, not pairs), `n_boot` times,
-and takes the percentile interval of the differences. The one-sided p-value for "B is
-recognised less than A" is the bootstrap share of differences at or below zero,
-(1 + #{d* <= 0}) / (1 + B) (Efron & Tibshirani 1993, An Introduction to the Bootstrap,
-ch. 16: a test read off the bootstrap distribution of the statistic).
+(chat_email, agentic_email) is macro-F1(A) - macro-F1(B). Its interval resamples units
+(`charprobe.resample`: items by default, each with all its rows). Two cells that share
+units are resampled with the same draws: chat_email and agentic_email ask about the same
+scenarios, and two scorers of one sweep (`report A B`) score the very same rows, so their
+difference stays paired; chat's prompts share nothing with the scenarios and are drawn
+independently. The interval is the percentile interval of `n_boot` resampled
+differences; the one-sided p-value for "B is recognised less than A" is the share of
+`n_boot_p` resampled differences at or below zero, (1 + #{d* <= 0}) / (1 + B) (Efron &
+Tibshirani 1993, An Introduction to the Bootstrap, ch. 16), with its floor marked
+(`resample.p_text` prints ``p < 1e-4``). The drop is computed under both no-email rules:
+the study's (rows without text left out) and strict (they count as wrong).
 """
 
 from __future__ import annotations
@@ -18,10 +23,24 @@ from typing import Any
 
 import numpy as np
 
-from charprobe.stats import NoEmail, bootstrap_macro_f1, macro_f1, percentile_ci, scored_labels
+from charprobe.bootstrap import cluster_boot_codes, encode, percentile_ci
+from charprobe.metrics import Settings
+from charprobe.records import has_label
+from charprobe.resample import joint_draws, p_greater
+from charprobe.stats import NONE_LABEL, macro_f1
 
 # The drops a sweep over the three scaffolds reports: (from, to).
 PAIRS = (("chat", "chat_email"), ("chat_email", "agentic_email"), ("chat", "agentic_email"))
+
+
+@dataclass(frozen=True)
+class CellRows:
+    """One cell's rows as the drop needs them: true persona, label (None: none), and the
+    resampling unit of each row (`resample.units_of`, made unique per cell for rows)."""
+
+    y_true: Sequence[str]
+    y_pred: Sequence[str | None]
+    units: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -33,41 +52,45 @@ class Drop:
     drop: float  # f1_source - f1_target
     ci_low: float
     ci_high: float
-    p_value: float  # one-sided: the drop is above zero
+    p_value: float  # one-sided: the drop is above zero (NaN: not tested)
+    p_at_floor: bool  # p_value is the bound 1 / (n_boot_p + 1), not a measured value
     n_source: int
     n_target: int
     level: float
     n_boot: int
+    n_boot_p: int
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-Rows = tuple[Sequence[str], Sequence[str | None]]  # (true personas, predictions)
-
-
 def macro_f1_drop(
-    source: Rows,
-    target: Rows,
+    source: CellRows,
+    target: CellRows,
     personas: Sequence[str],
     *,
     names: tuple[str, str] = ("source", "target"),
-    no_email: NoEmail = "drop",
-    n_boot: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
+    settings: Settings | None = None,
+    strict: bool = False,
+    test: bool = True,
 ) -> Drop:
-    """The drop from the `source` rows to the `target` rows (each its own cell)."""
-    ta, pa = scored_labels(*source, personas, no_email)
-    tb, pb = scored_labels(*target, personas, no_email)
+    """The drop from the `source` rows to the `target` rows (each its own cell).
+
+    `strict`: rows without a label count as wrong (else they are left out, or wrong under
+    ``no_email=error``). `test` False (a thin cell) leaves the p-value out."""
+    s = settings or Settings()
+    keep_all = strict or s.no_email == "error"
+    (ta, pa, ua), (tb, pb, ub) = (_scored(c, personas, keep_all) for c in (source, target))
+    k = len(personas)
     f_a, f_b = macro_f1(ta, pa, personas), macro_f1(tb, pb, personas)
-    # Two seeds: the two cells' resamples must not share their row draws.
-    diffs = bootstrap_macro_f1(ta, pa, personas, n_boot, seed) - bootstrap_macro_f1(
-        tb, pb, personas, n_boot, seed + 1
-    )
-    low, high = percentile_ci(diffs, level) if n_boot > 0 else (math.nan, math.nan)
-    valid = diffs[~np.isnan(diffs)]
-    p = float((1 + (valid <= 0).sum()) / (1 + valid.size)) if valid.size else math.nan
+    ca, cb = encode(ta, pa, personas), encode(tb, pb, personas)
+
+    def diffs(n: int, seed: int) -> np.ndarray:
+        da, db = joint_draws([ua, ub], n, seed)
+        return cluster_boot_codes(*ca, k, da) - cluster_boot_codes(*cb, k, db)
+
+    low, high = percentile_ci(diffs(s.n_boot, s.seed), s.level) if s.n_boot > 0 else (math.nan,) * 2
+    p, floor = p_greater(diffs(s.n_boot_p, s.seed + 1)) if test else (math.nan, False)
     return Drop(
         source=names[0],
         target=names[1],
@@ -77,8 +100,22 @@ def macro_f1_drop(
         ci_low=low,
         ci_high=high,
         p_value=p,
+        p_at_floor=floor,
         n_source=len(ta),
         n_target=len(tb),
-        level=level,
-        n_boot=n_boot,
+        level=s.level,
+        n_boot=s.n_boot,
+        n_boot_p=s.n_boot_p if test else 0,
     )
+
+
+def _scored(
+    cell: CellRows, personas: Sequence[str], keep_all: bool
+) -> tuple[list[str], list[str], list[str]]:
+    keep = set(personas)
+    rows = [
+        (str(t), str(p) if has_label(p) else NONE_LABEL, u)
+        for t, p, u in zip(cell.y_true, cell.y_pred, cell.units, strict=True)
+        if t in keep and (keep_all or has_label(p))
+    ]
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]

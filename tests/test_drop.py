@@ -9,53 +9,68 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from charprobe.drop import macro_f1_drop
+from charprobe.drop import CellRows, macro_f1_drop
 from charprobe.report import build_report, compare_report, main
+from charprobe.resample import p_text
+from charprobe.stats import Settings
 from tests.test_report import ACCURACY, N_BOOT, sweep  # noqa: F401  (the fixture)
 
 P = ["sarcasm", "humor", "remorse"]
 
 
-def _cell(n_per: int, right_every: int) -> tuple[list[str], list[str]]:
-    """`n_per` rows per persona; every `right_every`-th one right, the rest the next persona."""
+def _cell(n_per: int, right_every: int, tag: str = "a", items: int | None = None) -> CellRows:
+    """`n_per` rows per persona; every `right_every`-th one right, the rest the next persona.
+    Row i of each persona is item i (mod `items`), named with `tag`."""
     true = [p for p in P for _ in range(n_per)]
     pred = [t if i % right_every == 0 else P[(P.index(t) + 1) % 3] for i, t in enumerate(true)]
-    return true, pred
+    units = [f"{tag}{i % n_per % (items or n_per)}" for i in range(len(true))]
+    return CellRows(true, pred, units)
 
 
 def test_a_planted_drop_is_found_with_its_sign():
     """All right (F1 1) against one in three right (F1 1/3): a drop of 2/3 whose interval
-    stays far above zero (a resample of 60 rows moves F1 by about 0.07), p at its floor."""
-    chat, agentic = _cell(20, 1), _cell(20, 3)
-    d = macro_f1_drop(chat, agentic, P, names=("chat", "agentic_email"), n_boot=1000)
+    stays far above zero, p at its floor (shown as a bound, never as a number)."""
+    chat, agentic = _cell(20, 1, "c"), _cell(20, 3, "s")
+    s = Settings(n_boot=1000, n_boot_p=2000)
+    d = macro_f1_drop(chat, agentic, P, names=("chat", "agentic_email"), settings=s)
     assert (d.source, d.target, d.n_source, d.n_target) == ("chat", "agentic_email", 60, 60)
     assert d.f1_source == 1.0 and d.drop == pytest.approx(d.f1_source - d.f1_target)
     assert d.ci_low > 0.3 and d.ci_low <= d.drop <= d.ci_high
-    assert d.p_value <= 2 / 1001
-    back = macro_f1_drop(agentic, chat, P, n_boot=1000)  # swapped: a rise, not a drop
+    assert d.p_at_floor and d.p_value == 1 / 2001 and p_text(d.p_value, True) == "< 1e-3"
+    back = macro_f1_drop(agentic, chat, P, settings=s)  # swapped: a rise, not a drop
     assert back.drop == -d.drop and back.ci_high < -0.3 and back.p_value > 0.99
+    untested = macro_f1_drop(chat, agentic, P, settings=s, test=False)  # a thin cell
+    assert math.isnan(untested.p_value) and untested.ci_low == d.ci_low
 
 
-def test_no_drop_between_the_same_rows():
-    cell = _cell(20, 2)
-    d = macro_f1_drop(cell, cell, P, n_boot=1000)
-    assert d.drop == 0 and d.ci_low < 0 < d.ci_high and 0.1 < d.p_value < 0.9
+def test_same_items_are_drawn_together():
+    """The same rows twice (two scorers of one sweep): every resample draws the same items
+    on both sides, so the difference is exactly 0. The same labels on other items (two
+    independent cells) give an interval around 0 instead."""
+    same = macro_f1_drop(_cell(20, 2), _cell(20, 2), P, settings=Settings(n_boot=500))
+    assert same.drop == 0 and same.ci_low == same.ci_high == 0 and same.p_value == 1.0
+    apart = macro_f1_drop(_cell(20, 2), _cell(20, 2, "z"), P, settings=Settings(n_boot=500))
+    assert apart.drop == 0 and apart.ci_low < 0 < apart.ci_high and 0.1 < apart.p_value < 0.9
 
 
-def test_rows_without_text_follow_no_email():
-    true, pred = _cell(20, 1)
-    agentic = (true, [None if i % 2 else p for i, p in enumerate(pred)])
-    dropped = macro_f1_drop((true, pred), agentic, P, n_boot=200)
-    wrong = macro_f1_drop((true, pred), agentic, P, n_boot=200, no_email="error")
+def test_rows_without_text_follow_no_email_and_strict():
+    chat = _cell(20, 1, "c")
+    agentic = CellRows(chat.y_true, [None if i % 2 else p for i, p in enumerate(chat.y_pred)],
+                       [f"s{i}" for i in range(60)])  # fmt: skip
+    s = Settings(n_boot=200, n_boot_p=200)
+    dropped = macro_f1_drop(chat, agentic, P, settings=s)
+    wrong = macro_f1_drop(chat, agentic, P, settings=Settings(n_boot=200, no_email="error"))
+    strict = macro_f1_drop(chat, agentic, P, settings=s, strict=True)
     assert dropped.n_target == 30 and dropped.drop == 0  # the rows with text are all right
     assert wrong.n_target == 60 and wrong.drop > 0.3
+    assert strict.n_target == 60 and strict.drop == wrong.drop
 
 
 def test_report_drops_are_the_cells_differences(sweep):  # noqa: F811
     """Each drop is the summary's own macro-F1 difference of its two cells (a wiring
     mistake, e.g. scaffolds or groups shifted, breaks it), and the planted signal (chat
     0.95 right, agentic 0.4) shows as chat - agentic_email above zero in every group."""
-    build_report(sweep, n_boot=N_BOOT)
+    build_report(sweep, n_boot=N_BOOT, min_items=9)  # agentic cells have 9 items
     out = sweep / "report"
     summary, drops = pd.read_csv(out / "summary.csv"), pd.read_csv(out / "drops.csv")
     assert len(drops) == 4 * 3  # (model, stage) x 3 pairs
@@ -71,6 +86,12 @@ def test_report_drops_are_the_cells_differences(sweep):  # noqa: F811
     far = drops[(drops.source == "chat") & (drops.target == "agentic_email")]
     assert ACCURACY["chat"] - ACCURACY["agentic_email"] > 0.5
     assert (far.ci_low > 0).all() and (far.p_value < 0.05).all(), far
+    assert (drops.p_holm >= drops.p_value).all()
+    # under the default min_items (10) the agentic cells are thin: their drops untested
+    build_report(sweep, n_boot=N_BOOT)
+    thin = pd.read_csv(out / "drops.csv")
+    assert (thin.thin == (thin.target == "agentic_email")).all()
+    assert thin.p_value[thin.thin].isna().all() and thin.p_value[~thin.thin].notna().all()
     chat_rows = summary[summary.scaffold == "chat"]
     assert chat_rows["drop_from_chat"].isna().all()  # nothing drops into chat
 
@@ -78,8 +99,12 @@ def test_report_drops_are_the_cells_differences(sweep):  # noqa: F811
 def test_compare_two_sweeps_cell_by_cell(sweep, tmp_path: Path, capsys):  # noqa: F811
     same = compare_report(sweep, sweep, n_boot=N_BOOT, out=tmp_path)
     assert len(same) == 12 and (same["drop"] == 0).all()
+    # the very same rows on both sides: paired draws, so no spread at all
+    assert (same["ci_low"] == 0).all() and (same["ci_high"] == 0).all()
+    assert (same["kappa"] == 1.0).all() and (same["n_paired"] == 36).all()
+    agentic = same[same.scaffold == "agentic_email"]
+    assert (agentic["n_both"] == 27).all()  # kappa counts rows without a label too
     assert (tmp_path / "compare.csv").is_file()
     assert main([str(sweep), str(sweep), "--n-boot", "20", "--out", str(tmp_path)]) == 0
     assert "minus" in capsys.readouterr().out
     assert main([str(sweep), str(sweep), str(sweep)]) == 2
-    assert not math.isnan(same["ci_low"].iloc[0])

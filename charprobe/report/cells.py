@@ -12,9 +12,11 @@ from typing import Any
 
 import pandas as pd
 
+from charprobe.drop import CellRows
 from charprobe.personas import LABELS, PAPER, UnknownPersonaError, validate
 from charprobe.records import PREDICTIONS, REPORT_DIR, JobFolder, discover, has_label, row_has_text
-from charprobe.stats import CellMetrics, NoEmail, score_labels
+from charprobe.resample import units_of
+from charprobe.stats import CellMetrics, Settings, row_text, score_labels
 from charprobe.store import iter_jsonl
 
 CELL_KEYS = ("model", "stage", "scaffold")
@@ -34,14 +36,27 @@ KNOWN_ORDER = {"stage": STAGE_ORDER, "scaffold": SCAFFOLD_ORDER}
 
 SUMMARY_STATS = (
     "n",
+    "n_rows",
+    "n_items",
     "n_dropped",
+    "n_no_text",
+    "n_no_prediction",
     "email_rate",
     "macro_f1",
     "ci_low",
     "ci_high",
+    "macro_f1_strict",
+    "ci_strict_low",
+    "ci_strict_high",
     "accuracy",
     "chance",
+    "chance_q95",
+    "thin",
+    "thin_reason",
+    "cluster",
 )
+# A predictions file's item column, when --item-col does not name one: the first present.
+ITEM_COLS = ("item_id", "scenario_id")
 
 
 class ReportError(Exception):
@@ -58,10 +73,25 @@ class Cell:
     y_pred: list[str | None] = field(default_factory=list)
     reasons: list[str | None] = field(default_factory=list)
     row_keys: list[str | None] = field(default_factory=list)  # to pair two scorers' rows
+    item_ids: list[str | None] = field(default_factory=list)
+    texts: list[bool] = field(default_factory=list)  # whether the row had a text
 
     @property
     def label(self) -> str:
         return " / ".join(self.key.values()) or "all"
+
+    def units(self, cluster: str) -> list[str]:
+        """Each row's resampling unit. Rows standing alone are named by their key (so two
+        scorers of the same rows pair up) or by the cell and position (so two cells'
+        rows never merge)."""
+        units = units_of(self.item_ids, cluster)
+        return [
+            f"\0row:{k if k is not None else f'{self.label}#{i}'}" if u.startswith("\0") else u
+            for i, (u, k) in enumerate(zip(units, self.row_keys, strict=True))
+        ]
+
+    def rows(self, cluster: str) -> CellRows:
+        return CellRows(self.y_true, self.y_pred, self.units(cluster))
 
 
 @dataclass
@@ -153,14 +183,19 @@ def collect_cells(
     pred_col: str,
     group_by: list[str],
     personas: list[str] | None,
+    item_col: str | None = None,
 ) -> list[Cell]:
-    """Group rows into cells; each cell gets its persona list (see `_cell_personas`)."""
+    """Group rows into cells; each cell gets its persona list (see `_cell_personas`).
+
+    `item_col` names each row's item (what intervals resample); by default the first of
+    `ITEM_COLS` a source has, or none (rows are resampled)."""
     cells: dict[tuple[str, ...], Cell] = {}
     declared: dict[tuple[str, ...], list[str]] = {}
     for src in sources:
         if not src.rows:
             continue  # a job that wrote no rows has nothing to score
-        _check_columns(src, [true_col, pred_col, *group_by])
+        _check_columns(src, [true_col, pred_col, *group_by, *([item_col] if item_col else [])])
+        items = item_col or next((c for c in ITEM_COLS if any(c in r for r in src.rows)), None)
         keys: set[tuple[str, ...]] = set()
         for i, row in enumerate(src.rows):
             key = tuple(_group_value(row, src.run, col) for col in group_by)
@@ -179,6 +214,9 @@ def collect_cells(
             cell.y_pred.append(str(row[pred_col]) if has_text else None)
             cell.reasons.append(row.get("status"))
             cell.row_keys.append(row.get("key"))
+            item = row.get(items) if items else None
+            cell.item_ids.append(str(item) if has_label(item) else None)
+            cell.texts.append(row_text(row, pred_col) if src.is_job else has_text)
         for key in keys:
             declared.setdefault(key, []).extend(src.run.get("personas") or [])
     if not cells:
@@ -216,16 +254,22 @@ def _group_value(row: Mapping[str, Any], run: Mapping[str, Any], col: str) -> st
     return str(value) if has_label(value) else "?"
 
 
-def score_cell(cell: Cell, no_email: NoEmail, n_boot: int, seed: int, level: float) -> CellMetrics:
+def score_cell(cell: Cell, s: Settings) -> CellMetrics:
     return score_labels(
         cell.y_true,
         cell.y_pred,
         cell.personas,
-        no_email=no_email,
-        n_boot=n_boot,
-        seed=seed,
-        level=level,
+        no_email=s.no_email,
+        n_boot=s.n_boot,
+        seed=s.seed,
+        level=s.level,
         no_text_reasons=cell.reasons,
+        texts=cell.texts,
+        item_ids=cell.item_ids if any(i is not None for i in cell.item_ids) else None,
+        cluster=s.cluster,
+        n_perm=s.n_perm,
+        min_items=s.min_items,
+        min_rows=s.min_rows,
     )
 
 
@@ -237,22 +281,34 @@ def summary_table(scored: list[tuple[Cell, CellMetrics]], group_by: list[str]) -
         rec: dict[str, Any] = dict(cell.key)
         rec.update({k: getattr(m, k) for k in SUMMARY_STATS})
         rec.update({f"f1_{p}": (m.f1[p] if p in m.f1 else math.nan) for p in personas})
+        rec.update({f"email_rate_{p}": m.email_rate_by_persona.get(p, math.nan) for p in personas})
         records.append(rec)
-    columns = [*group_by, *SUMMARY_STATS, *(f"f1_{p}" for p in personas)]
+    columns = [*group_by, *SUMMARY_STATS, *(f"f1_{p}" for p in personas),
+               *(f"email_rate_{p}" for p in personas)]  # fmt: skip
     return pd.DataFrame.from_records(records, columns=columns)
 
 
 def format_table(table: pd.DataFrame, group_by: list[str], level: float = 0.95) -> str:
-    """The summary without per-persona columns, CI as one column, 3 decimals."""
-    view = table[[*group_by, "n", "n_dropped", "email_rate", "macro_f1"]].copy()
-    view[f"{level:.0%} CI"] = [
-        "-" if math.isnan(lo) else f"[{lo:.3f}, {hi:.3f}]"
-        for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+    """The summary without per-persona columns, CIs as one column each, 3 decimals; a
+    thin cell says so, and why."""
+    view = table[[*group_by, "n", "n_items", "email_rate", "macro_f1"]].copy()
+    view[f"{level:.0%} CI"] = _intervals(table["ci_low"], table["ci_high"])
+    view["strict"] = table["macro_f1_strict"]
+    view["strict CI"] = _intervals(table["ci_strict_low"], table["ci_strict_high"])
+    view["chance (q95)"] = [
+        "-" if c != c else f"{c:.3f} ({q:.3f})"
+        for c, q in zip(table["chance"], table["chance_q95"], strict=True)
     ]
-    view["accuracy"] = table["accuracy"]
-    view["chance"] = table["chance"]
-    with pd.option_context("display.width", 200, "display.max_columns", None):
+    view["thin"] = [f"thin: {r}" if t else "" for t, r in
+                    zip(table["thin"], table["thin_reason"], strict=True)]  # fmt: skip
+    with pd.option_context("display.width", 250, "display.max_columns", None):
         return view.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="-")
+
+
+def _intervals(lows: Iterable[float], highs: Iterable[float]) -> list[str]:
+    return [
+        "-" if lo != lo else f"[{lo:.3f}, {hi:.3f}]" for lo, hi in zip(lows, highs, strict=True)
+    ]
 
 
 def prepare_out(out_dir: Path) -> Path:

@@ -12,10 +12,12 @@ import pandas as pd
 
 from charprobe.drop import PAIRS, macro_f1_drop
 from charprobe.report.cells import Cell, order_values
-from charprobe.stats import CellMetrics, NoEmail
+from charprobe.resample import holm, p_text
+from charprobe.stats import CellMetrics, Settings
 
 DROPS_CSV = "drops.csv"
 COMPARE_CSV = "compare.csv"
+POSITIONS_CSV = "judge_positions.csv"  # a judge's pick rate per option position
 DROP_COLUMNS = [
     "source",
     "target",
@@ -25,51 +27,66 @@ DROP_COLUMNS = [
     "ci_low",
     "ci_high",
     "p_value",
+    "p_at_floor",
+    "p_holm",
+    "f1_strict_source",
+    "f1_strict_target",
+    "drop_strict",
+    "ci_strict_low",
+    "ci_strict_high",
+    "p_strict",
+    "p_strict_holm",
     "n_source",
     "n_target",
+    "thin",
+    "cluster",
 ]
 # compare.csv also says how far two scorers agree on the same rows.
-AGREEMENT_COLUMNS = ["kappa", "n_both"]
+AGREEMENT_COLUMNS = ["kappa", "kappa_both", "n_paired", "n_both"]
 
 
-def agreement(a: Cell, b: Cell) -> dict[str, float | int]:
-    """Cohen's kappa between two scorers' labels of the rows both labelled (paired by key)."""
-    from sklearn.metrics import cohen_kappa_score
+def _drop_row(
+    a: tuple[Cell, CellMetrics], b: tuple[Cell, CellMetrics], names: tuple[str, str], s: Settings
+) -> dict[str, Any]:
+    """Both drops (study and strict) of cell b from cell a; a thin cell is not tested."""
+    (ca, ma), (cb, mb) = a, b
+    personas = [p for p in ca.personas if p in cb.personas]
+    thin = ma.thin or mb.thin
+    rows = (ca.rows(s.cluster), cb.rows(s.cluster))
+    d = macro_f1_drop(*rows, personas, names=names, settings=s, test=not thin)
+    strict = macro_f1_drop(*rows, personas, names=names, settings=s, strict=True, test=not thin)
+    out = {k: v for k, v in d.to_json().items() if k in DROP_COLUMNS}
+    out.update(
+        f1_strict_source=strict.f1_source,
+        f1_strict_target=strict.f1_target,
+        drop_strict=strict.drop,
+        ci_strict_low=strict.ci_low,
+        ci_strict_high=strict.ci_high,
+        p_strict=strict.p_value,
+        thin=thin,
+        cluster=s.cluster,
+    )
+    return out
 
-    pb = {k: p for k, p in zip(b.row_keys, b.y_pred, strict=True) if k is not None}
-    pairs = [(p, pb[k]) for k, p in zip(a.row_keys, a.y_pred, strict=True)
-             if p is not None and pb.get(k) is not None]  # fmt: skip
-    if not pairs:
-        return {"kappa": math.nan, "n_both": 0}
-    x, y = zip(*pairs, strict=True)
-    # One label on both sides for every row: full agreement (sklearn would give NaN).
-    kappa = 1.0 if len(set(x) | set(y)) == 1 else float(cohen_kappa_score(x, y))
-    return {"kappa": kappa, "n_both": len(pairs)}
 
-
-def _drop_row(a: Cell, b: Cell, names: tuple[str, str], stats: dict[str, Any]) -> dict:
-    personas = [p for p in a.personas if p in b.personas]
-    d = macro_f1_drop((a.y_true, a.y_pred), (b.y_true, b.y_pred), personas, names=names, **stats)
-    return {k: v for k, v in d.to_json().items() if k in DROP_COLUMNS}
+def _with_holm(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Holm-adjusted p beside the raw p, over the family of tests in one table."""
+    for col in ("p_value", "p_strict"):
+        for r, adj in zip(rows, holm([r[col] for r in rows]), strict=True):
+            r[col.replace("_value", "") + "_holm"] = adj
+    return rows
 
 
 def drop_table(
-    scored: list[tuple[Cell, CellMetrics]],
-    group_by: list[str],
-    *,
-    no_email: NoEmail,
-    n_boot: int,
-    seed: int,
-    level: float,
+    scored: list[tuple[Cell, CellMetrics]], group_by: list[str], settings: Settings
 ) -> pd.DataFrame:
     """One row per (group, pair of scaffolds) that both have a cell; empty without a
     scaffold column."""
     others = [g for g in group_by if g != "scaffold"]
     if len(others) == len(group_by):
         return pd.DataFrame(columns=[*others, *DROP_COLUMNS])
-    cells = {(tuple(c.key[g] for g in others), c.key["scaffold"]): c for c, _ in scored}
+    cells = {(tuple(c.key[g] for g in others), c.key["scaffold"]): (c, m) for c, m in scored}
     groups = list(dict.fromkeys(g for g, _ in cells))
-    stats = {"no_email": no_email, "n_boot": n_boot, "seed": seed, "level": level}
     rows = []
     for group in groups:
         for a, b in PAIRS:
@@ -77,15 +94,16 @@ def drop_table(
                 rows.append(
                     {
                         **dict(zip(others, group, strict=True)),
-                        **_drop_row(cells[group, a], cells[group, b], (a, b), stats),
+                        **_drop_row(cells[group, a], cells[group, b], (a, b), settings),
                     }
                 )
-    return pd.DataFrame.from_records(rows, columns=[*others, *DROP_COLUMNS])
+    return pd.DataFrame.from_records(_with_holm(rows), columns=[*others, *DROP_COLUMNS])
 
 
 def with_drops(table: pd.DataFrame, drops: pd.DataFrame, group_by: list[str]) -> pd.DataFrame:
     """The summary with, on each target scaffold's row, its drop from each source:
-    ``drop_from_<source>`` and its ``_ci_low``, ``_ci_high`` and ``_p``."""
+    ``drop_from_<source>`` and its ``_ci_low``, ``_ci_high``, ``_p``, ``_p_holm``, and the
+    strict drop ``drop_strict_from_<source>``."""
     table = table.copy()
     others = [g for g in group_by if g != "scaffold"]
     for _, d in drops.iterrows():
@@ -93,15 +111,17 @@ def with_drops(table: pd.DataFrame, drops: pd.DataFrame, group_by: list[str]) ->
         for g in others:
             at &= table[g] == d[g]
         base = f"drop_from_{d['source']}"
-        for suffix, key in (
-            ("", "drop"),
-            ("_ci_low", "ci_low"),
-            ("_ci_high", "ci_high"),
-            ("_p", "p_value"),
+        for col, key in (
+            (base, "drop"),
+            (f"{base}_ci_low", "ci_low"),
+            (f"{base}_ci_high", "ci_high"),
+            (f"{base}_p", "p_value"),
+            (f"{base}_p_holm", "p_holm"),
+            (f"drop_strict_from_{d['source']}", "drop_strict"),
         ):
-            if base + suffix not in table:
-                table[base + suffix] = math.nan
-            table.loc[at, base + suffix] = d[key]
+            if col not in table:
+                table[col] = math.nan
+            table.loc[at, col] = d[key]
     return table
 
 
@@ -110,24 +130,27 @@ def compare_table(
     b: list[tuple[Cell, CellMetrics]],
     group_by: list[str],
     names: tuple[str, str],
-    *,
-    no_email: NoEmail,
-    n_boot: int,
-    seed: int,
-    level: float,
+    settings: Settings,
 ) -> pd.DataFrame:
     """Cell by cell, macro-F1 of sweep A minus sweep B, for the cells both have, and
-    Cohen's kappa between their labels of the same rows (two scorers of one sweep)."""
-    cells_b = {tuple(c.key[g] for g in group_by): c for c, _ in b}
-    stats = {"no_email": no_email, "n_boot": n_boot, "seed": seed, "level": level}
+    Cohen's kappa between their labels of the same rows (two scorers of one sweep). Rows
+    of the same items are resampled with the same draws on both sides."""
+    from charprobe.report.agreement import agreement
+
+    cells_b = {tuple(c.key[g] for g in group_by): (c, m) for c, m in b}
     rows = []
-    for cell, _ in a:
+    for cell, m in a:
         key = tuple(cell.key[g] for g in group_by)
         if key in cells_b:
-            b_cell = cells_b[key]
-            rows.append({**cell.key, **_drop_row(cell, b_cell, names, stats),
-                         **agreement(cell, b_cell)})  # fmt: skip
-    return pd.DataFrame.from_records(rows, columns=[*group_by, *DROP_COLUMNS, *AGREEMENT_COLUMNS])
+            b_cell = cells_b[key][0]
+            agree = agreement(cell.row_keys, cell.y_pred, b_cell.row_keys, b_cell.y_pred)
+            agree = {"kappa": agree["kappa"], "kappa_both": agree["kappa_both"],
+                     "n_paired": agree["n"], "n_both": agree["n_both"]}  # fmt: skip
+            rows.append({**cell.key, **_drop_row((cell, m), cells_b[key], names, settings),
+                         **agree})  # fmt: skip
+    return pd.DataFrame.from_records(
+        _with_holm(rows), columns=[*group_by, *DROP_COLUMNS, *AGREEMENT_COLUMNS]
+    )
 
 
 def format_drops(drops: pd.DataFrame, level: float, keys: list[str] | None = None) -> str:
@@ -138,9 +161,19 @@ def format_drops(drops: pd.DataFrame, level: float, keys: list[str] | None = Non
         "-" if lo != lo else f"[{lo:.3f}, {hi:.3f}]"
         for lo, hi in zip(drops["ci_low"], drops["ci_high"], strict=True)
     ]
-    view["p"] = drops["p_value"]
+    view["p"] = [
+        "thin" if t else p_text(p, f)
+        for p, f, t in zip(drops["p_value"], drops["p_at_floor"], drops["thin"], strict=True)
+    ]
+    # Holm's adjustment of a p at its floor is itself only a bound.
+    view["p (Holm)"] = [
+        "-" if h != h else (f"< {h:.2g}" if f else p_text(h))
+        for h, f in zip(drops["p_holm"], drops["p_at_floor"], strict=True)
+    ]
+    view["strict drop"] = drops["drop_strict"]
     if "kappa" in drops:
         view["kappa"] = drops["kappa"]
+        view["n"] = drops["n_paired"]
     with pd.option_context("display.width", 200, "display.max_columns", None):
         return view.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="-")
 

@@ -107,7 +107,8 @@ def _grouped_bars(ax: Axes, frame: pd.DataFrame, xs: list[str], hue: str, hues: 
         hi = np.array([sub["ci_high"].get(x, np.nan) for x in xs], dtype=float)
         pos = base + (j - (len(hues) - 1) / 2) * width
         err = np.nan_to_num(np.vstack([y - lo, hi - y]), nan=0.0).clip(min=0)
-        ax.bar(
+        thin = [bool(sub["thin"].get(x, False)) if "thin" in sub else False for x in xs]
+        bars = ax.bar(
             pos,
             np.nan_to_num(y),
             width,
@@ -117,23 +118,37 @@ def _grouped_bars(ax: Axes, frame: pd.DataFrame, xs: list[str], hue: str, hues: 
             label=h,
             error_kw={"elinewidth": 1.0},
         )
-        for xp, yv, hv in zip(pos, y, hi, strict=True):
+        for bar, is_thin in zip(bars, thin, strict=True):
+            if is_thin:  # a thin cell's number is shown, hatched: too few items to read
+                bar.set_hatch("///")
+                bar.set_edgecolor("black")
+        for k, (xp, yv, hv) in enumerate(zip(pos, y, hi, strict=True)):
+            x = xs[k]
             if not math.isnan(yv):
                 top = hv if not math.isnan(hv) else yv
-                ax.text(xp, top + 0.015, f"{yv:.2f}", ha="center", va="bottom", fontsize=7)
-    for chance in sorted(set(frame["chance"].dropna())):
-        ax.axhline(
-            chance,
-            color="grey",
-            linestyle="--",
-            linewidth=1,
-            label=f"chance (1/{round(1 / chance)})",
-        )
+                note = " thin" if thin[k] else ""
+                ax.text(xp, top + 0.015, f"{yv:.2f}{note}", ha="center", va="bottom", fontsize=7)
+            elif x in sub.index:  # a cell with no number says why instead of a blank
+                ax.text(xp, 0.02, _why_empty(sub.loc[x]), ha="center", va="bottom",
+                        fontsize=6, rotation=90)  # fmt: skip
+            q95 = sub["chance_q95"].get(x, np.nan) if "chance_q95" in sub else np.nan
+            if not math.isnan(q95):  # each cell's own chance: 95th pct. of shuffled labels
+                ax.hlines(q95, xp - width / 2, xp + width / 2, color="black", linewidth=1.2,
+                          linestyle=":", label="chance (q95 of shuffles)" if not k and not j
+                          else None)  # fmt: skip
     ax.set_xticks(
         base, xs, rotation=20 if len(xs) > 4 else 0, ha="right" if len(xs) > 4 else "center"
     )
     ax.set_ylim(0, 1.08)
     ax.grid(axis="y", alpha=0.3)
+
+
+def _why_empty(row: pd.Series) -> str:
+    """Why a cell has no macro-F1: how many of its rows had text."""
+    n_rows, n = int(row.get("n_rows", 0) or 0), int(row.get("n", 0) or 0)
+    if n_rows and not n:
+        return f"0 of {n_rows} rows scored (no email or no verdict)"
+    return str(row.get("thin_reason") or "no rows")
 
 
 def plot_f1_heatmap(scored: list[tuple[Cell, CellMetrics]], path: Path) -> None:

@@ -1,0 +1,133 @@
+"""Macro-F1 resampled: the row bootstrap, the cluster bootstrap and the permutation null.
+
+All three count confusion tables for many resamples at once and apply the macro-F1 rule
+of `charprobe.stats` to each (`batch_macro_f1`, held to scikit-learn's by
+tests/test_stats.py):
+
+- `bootstrap_macro_f1`: rows drawn with replacement (the reference study's bootstrap;
+  `stats.cluster=row`). One `bincount` over (resample, true, pred) codes per chunk.
+- `cluster_boot_codes`: units (items, families; `charprobe.resample`) drawn with
+  replacement, each with all its rows: the resampled table is ``weights @ per-unit tables``.
+- `permutation_macro_f1`: the predictions shuffled across the cell's rows, which keeps
+  how often each label is true and how often it is predicted and breaks only their
+  pairing. The mean of these macro-F1s is the cell's chance level; it is 1 / k only when
+  predictions are spread evenly, and can be far from it (a scorer that names one persona
+  for everything scores 1 / k^2-ish; one whose predictions mirror the true spread more).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from charprobe.resample import Draws
+
+# Index draws are made in chunks of at most this many cells (rows x resamples), so memory
+# stays bounded on large cells. The chunking depends on n only: a seed gives one answer.
+_BOOT_CHUNK_CELLS = 1 << 22
+
+
+def check_true(y_true: Sequence[str], personas: Sequence[str]) -> None:
+    unknown = sorted(set(y_true) - set(personas))
+    if unknown:
+        raise ValueError(f"true persona(s) {unknown} not in the evaluated list {list(personas)}")
+
+
+def encode(
+    y_true: Sequence[str], y_pred: Sequence[str], personas: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes: true in [0, K); pred in [0, K], where K means "outside the list"."""
+    check_true(y_true, personas)
+    index = {p: i for i, p in enumerate(personas)}
+    k = len(personas)
+    t = np.fromiter((index[y] for y in y_true), dtype=np.int64, count=len(y_true))
+    p = np.fromiter((index.get(y, k) for y in y_pred), dtype=np.int64, count=len(y_pred))
+    return t, p
+
+
+def batch_macro_f1(conf: np.ndarray) -> np.ndarray:
+    """Macro-F1 of each count table in `conf` (..., K true, K+1 pred; the last: outside).
+
+    F1 = 2tp / (n_true + n_pred), and a persona with n_true + n_pred = 0 (so tp = 0) is
+    left out of the mean (the rule of `charprobe.stats`)."""
+    k = conf.shape[-2]
+    tp = np.diagonal(conf[..., :k], axis1=-2, axis2=-1)
+    denom = conf.sum(axis=-1) + conf[..., :k].sum(axis=-2)
+    f1 = 2.0 * tp / np.maximum(denom, 1)  # 0 where skipped, so the sum is over the scored
+    count = (denom > 0).sum(axis=-1)
+    return np.where(count > 0, f1.sum(axis=-1) / np.maximum(count, 1), np.nan)
+
+
+def bootstrap_macro_f1(
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    personas: Sequence[str],
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> np.ndarray:
+    """`n_boot` macro-F1s, each on a resample (with replacement) of the rows."""
+    t, p = encode(y_true, y_pred, personas)
+    return bootstrap_codes(t, p, len(personas), n_boot, seed)
+
+
+def bootstrap_codes(t: np.ndarray, p: np.ndarray, k: int, n_boot: int, seed: int) -> np.ndarray:
+    n = len(t)
+    if n == 0 or n_boot <= 0:
+        return np.full(max(n_boot, 0), np.nan)
+    rng = np.random.default_rng(seed)
+    codes = t * (k + 1) + p
+    width = k * (k + 1)
+    chunk = max(1, min(n_boot, _BOOT_CHUNK_CELLS // n))
+    out = np.empty(n_boot)
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        idx = rng.integers(0, n, size=(b, n))
+        flat = codes[idx] + (np.arange(b) * width)[:, None]
+        conf = np.bincount(flat.ravel(), minlength=b * width).reshape(b, k, k + 1)
+        out[start : start + b] = batch_macro_f1(conf)
+    return out
+
+
+def cluster_boot_codes(t: np.ndarray, p: np.ndarray, k: int, draws: Draws) -> np.ndarray:
+    """Macro-F1 of each resample of `draws` (units with all their rows)."""
+    if len(t) == 0:
+        return np.full(len(draws.weights), np.nan)
+    onehot = np.zeros((len(t), k * (k + 1)))
+    onehot[np.arange(len(t)), t * (k + 1) + p] = 1.0
+    conf = draws.sums(onehot).reshape(-1, k, k + 1)
+    return batch_macro_f1(conf)
+
+
+def permutation_macro_f1(
+    t: np.ndarray, p: np.ndarray, k: int, n_perm: int, seed: int
+) -> np.ndarray:
+    """Macro-F1 of `n_perm` shuffles of the predictions across the rows (the null of no
+    link between text and persona, with both label spreads kept)."""
+    n = len(t)
+    if n == 0 or n_perm <= 0:
+        return np.full(max(n_perm, 0), np.nan)
+    rng = np.random.default_rng(seed)
+    width = k * (k + 1)
+    chunk = max(1, min(n_perm, _BOOT_CHUNK_CELLS // n))
+    out = np.empty(n_perm)
+    for start in range(0, n_perm, chunk):
+        b = min(chunk, n_perm - start)
+        shuffled = rng.permuted(np.broadcast_to(p, (b, n)), axis=1)
+        flat = t[None, :] * (k + 1) + shuffled + (np.arange(b) * width)[:, None]
+        conf = np.bincount(flat.ravel(), minlength=b * width).reshape(b, k, k + 1)
+        out[start : start + b] = batch_macro_f1(conf)
+    return out
+
+
+def percentile_ci(boot: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap values (NaN resamples ignored)."""
+    if not 0 < level < 1:
+        raise ValueError(f"CI level must be in (0, 1), got {level}")
+    vals = boot[~np.isnan(boot)]
+    if vals.size == 0:
+        return math.nan, math.nan
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(vals, [tail, 100 - tail])
+    return float(low), float(high)
