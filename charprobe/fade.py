@@ -1,107 +1,272 @@
 """Where in a rollout the persona fades: before the email, at it, or only in it.
 
 Each traced turn of a rollout that sent an email falls in one phase: `before` its first
-email (tool-call prose written earlier), `email` (that email's body), or `after` (later
-emails, the final summary). A phase's level is the mean P(true persona) the scorer gives
-its turns: first averaged within each rollout, then over rollouts, so a chatty rollout
-counts once. The reference is the same base and stage in plain chat (mean P(true
-persona) of its replies).
+email (tool-call prose written earlier, in an earlier step or earlier in the same step),
+`email` (that email's body), or `after` (everything written later: later emails, tool
+calls after the email block of its step, the final summary). A rollout's level in a
+phase is the mean P(true persona) the scorer gives its turns there, so a chatty rollout
+counts once.
 
-Intervals: rollouts are resampled with replacement (each keeps all its phases, so the
-differences between phases are paired), the chat replies independently, `n_boot` times;
-percentile intervals. A phase has *faded* when the lower end of the interval of
-reference - phase is above zero. The verdict:
+**Paired by persona.** A rollout's drop in a phase is the mean P(true persona) of the
+same base and stage's chat replies *of the rollout's own persona* minus the rollout's
+level in that phase; a phase's drop is the mean over the rollouts that have the phase.
+So a persona mix that differs between the rollouts that emailed and the chat cell cannot
+make a drop by itself. The email is a different genre from chat, so it is also compared
+with the same stage's ``chat_email`` cell (an email written without tools), paired the
+same way. Rollouts whose persona has no reference row do not count in that drop.
 
-- "before the email": the turns before the email have already faded;
-- "at the email": they have not, the email has, and so has what comes after it;
-- "only in the email": the email has faded but what comes after it has not;
-- "no fade": the email has not faded.
+**Intervals** resample items (`charprobe.resample`; `cluster` item, family or row): all
+rollouts of one scenario go together, chat replies by their prompts, and chat_email, which
+shares scenario ids with the rollouts, is drawn jointly with them; percentile intervals
+at `level`.
 
-Without a chat reference the turns before the email are the reference, and the verdict can
-only be "at the email", "only in the email" or "no fade".
+**Three values.** A phase *has faded* when the interval of its drop lies above 0, *has not
+faded* when its upper end is below `margin` (a drop smaller than that is no fade worth
+the name), and is *inconclusive* otherwise. The verdict (on the comparison with chat):
+
+- "too few rollouts (n)": fewer than `min_rollouts` rollouts sent an email;
+- "no reference": the stage has no chat cell;
+- "before the email": the turns before the email have faded already;
+- "no fade": the email has not faded;
+- "inconclusive": the email's fade is undecided, or it faded and what follows is undecided;
+- "at the email": the email has faded and so have the turns after it (it stays gone);
+- "only in the email": the email has faded, the turns after it have not (it comes back);
+- "in the email (nothing after)": the email has faded and the rollouts wrote nothing after
+  it, so whether the persona comes back cannot be seen.
+
+`verdict_vs_chat_email` is the email phase alone against chat_email: "faded", "not faded"
+or "inconclusive" (or "too few rollouts (n)", "no reference").
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from charprobe.resample import Draws, joint_draws, units_of
 from charprobe.stats import percentile_ci
 
 PHASES = ("before", "email", "after")
+FADED, NOT_FADED, INCONCLUSIVE = "faded", "not faded", "inconclusive"
+NO_REFERENCE = "no reference"
+AFTER_NOTHING = "in the email (nothing after)"
+VERDICTS = (
+    "before the email",
+    "at the email",
+    "only in the email",
+    AFTER_NOTHING,
+    "no fade",
+    INCONCLUSIVE,
+    NO_REFERENCE,
+)
+MARGIN = 0.1
+# Sums in another order differ in the last bits: an interval [1e-17, 1e-17] is no fade.
+_TOL = 1e-9
+MIN_ROLLOUTS = 10
 
 
-def phase_of(step: int, kind: str, email_step: int | None) -> str | None:
-    """The phase of one turn (None: the rollout sent no email, so it has no phases)."""
+def phase_of(
+    step: int, kind: str, email_step: int | None, index: int = 0, email_index: int = 0
+) -> str | None:
+    """The phase of one turn (None: the rollout sent no email, so it has no phases).
+
+    `index` is the turn's place within its step (call order), `email_index` the first
+    email's place within `email_step`: a tool call written before the email block of the
+    same model turn is `before`, one written after it is `after`.
+    """
     if email_step is None:
         return None
-    if kind == "email" and step == email_step:
+    at, email_at = (step, index), (email_step, email_index)
+    if at == email_at and kind == "email":
         return "email"
-    return "before" if step < email_step else "after"
+    return "before" if at < email_at else "after"
+
+
+def rollout_phases(
+    steps: Sequence[int], indexes: Sequence[int], kinds: Sequence[str], email_step: int | None
+) -> list[str | None]:
+    """The phase of each turn of one rollout. If the first email's own turn is not among
+    them (the scorer gave it no verdict), the other turns of its step have no phase: their
+    order relative to it is unknown."""
+    if email_step is None:
+        return [None] * len(steps)
+    at_email = [
+        i for s, i, k in zip(steps, indexes, kinds, strict=True) if s == email_step and k == "email"
+    ]
+    if not at_email:
+        return [
+            None if s == email_step else phase_of(s, k, email_step)
+            for s, k in zip(steps, kinds, strict=True)
+        ]
+    first = min(at_email)
+    return [
+        phase_of(s, k, email_step, i, first) for s, i, k in zip(steps, indexes, kinds, strict=True)
+    ]
+
+
+def state(low: float, high: float, n: int, margin: float = MARGIN) -> str | None:
+    """faded / not faded / inconclusive from a drop's interval (None: no such phase)."""
+    if not n:
+        return None
+    if low > _TOL:
+        return FADED
+    if high < margin:
+        return NOT_FADED
+    return INCONCLUSIVE  # also a NaN interval (no resamples)
+
+
+def verdict(states: Mapping[str, str | None]) -> str:
+    """Where the persona fades, from each phase's state (None: the phase has no turns)."""
+    email = states.get("email")
+    if email is None:
+        return "no email"
+    if states.get("before") == FADED:
+        return "before the email"
+    if email == NOT_FADED:
+        return "no fade"
+    if email == INCONCLUSIVE:
+        return INCONCLUSIVE
+    after = states.get("after")
+    if after is None:
+        return AFTER_NOTHING
+    return {FADED: "at the email", NOT_FADED: "only in the email"}.get(after, INCONCLUSIVE)
+
+
+def too_few(n_rollouts: int) -> str:
+    return f"too few rollouts ({n_rollouts})"
 
 
 def fade(
-    rollouts: Sequence[Mapping[str, Sequence[float]]],
-    reference: Sequence[float] | None,
+    rollouts: Sequence[Mapping[str, Any]],
+    chat: Sequence[Mapping[str, Any]] | None,
+    chat_email: Sequence[Mapping[str, Any]] | None = None,
     *,
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    cluster: str = "item",
+    margin: float = MARGIN,
+    min_rollouts: int = MIN_ROLLOUTS,
 ) -> dict[str, Any]:
-    """Levels, drops from the reference with intervals, and the verdict.
+    """Levels, paired drops with intervals, and the verdicts of one cell.
 
-    `rollouts`: per rollout, phase -> P(true persona) of its turns in that phase;
-    `reference`: P(true persona) of the chat replies (None or empty: no chat cell).
+    `rollouts`: one mapping per rollout that sent an email: ``persona``, ``item_id`` and,
+    per phase, the P(true persona) of its turns there (a missing or empty list: the
+    rollout has no such phase). `chat`, `chat_email`: the reference rows, mappings with
+    ``persona``, ``item_id`` and ``p_true`` (None or empty: the stage has no such cell).
     """
-    m = np.array(
-        [[np.mean(r[p]) if len(r.get(p, ())) else np.nan for p in PHASES] for r in rollouts]
+    chat, chat_email = list(chat or []), list(chat_email or [])
+    personas = sorted({str(r["persona"]) for r in [*rollouts, *chat, *chat_email]})
+    col = {p: j for j, p in enumerate(personas)}
+    levels = np.array(
+        [[np.mean(r[p]) if len(r.get(p) or ()) else np.nan for p in PHASES] for r in rollouts],
+        dtype=float,
     ).reshape(-1, len(PHASES))
-    ref = np.asarray(reference if reference is not None else [], dtype=float)
-    rng = np.random.default_rng(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a phase no (resampled) rollout has
-        levels = np.nanmean(m, axis=0) if len(m) else np.full(len(PHASES), np.nan)
-        boot = (
-            np.nanmean(m[rng.integers(0, len(m), (n_boot, len(m)))], axis=1)
-            if len(m) and n_boot
-            else np.full((n_boot, len(PHASES)), np.nan)
-        )
-    out: dict[str, Any] = {"n_rollouts": len(m)}
+    who = _onehot([col[str(r["persona"])] for r in rollouts], len(personas))
+    unit_sets = [
+        units_of([r.get("item_id") for r in rows], cluster) for rows in (rollouts, chat, chat_email)
+    ]
+    d_roll, d_chat, d_ce = joint_draws(unit_sets, n_boot, seed)
+    refs = {"chat": _Reference(chat, col, d_chat), "chat_email": _Reference(chat_email, col, d_ce)}
+
+    n = len(rollouts)
+    out: dict[str, Any] = {
+        "n_rollouts": n,
+        "n_items": len({r.get("item_id") for r in rollouts}),
+    }
     for j, p in enumerate(PHASES):
-        out[f"n_{p}"] = int((~np.isnan(m[:, j])).sum()) if len(m) else 0
-        out[f"p_{p}"] = float(levels[j])
-    has_ref = ref.size > 0
-    if has_ref:
-        out["p_chat"] = float(ref.mean())
-        ref_boot = ref[rng.integers(0, ref.size, (n_boot, ref.size))].mean(axis=1)
-        ref_level = out["p_chat"]
-    else:
-        out["p_chat"] = math.nan
-        ref_boot, ref_level = boot[:, 0], float(levels[0])
-    faded = {}
+        has = ~np.isnan(levels[:, j])
+        out[f"n_{p}"] = int(has.sum())
+        out[f"p_{p}"] = float(levels[has, j].mean()) if has.any() else math.nan
+    email_has = ~np.isnan(levels[:, 1])
+    for name, ref in refs.items():
+        out[f"p_{name}"] = ref.matched_level(who * email_has[:, None])
+        out[f"n_{name}"] = ref.n
+
+    states: dict[str, str | None] = {}
     for j, p in enumerate(PHASES):
-        if not has_ref and p == "before":
-            continue
-        name = f"drop_{p}"
-        out[name] = ref_level - float(levels[j])
-        low, high = percentile_ci(ref_boot - boot[:, j], level) if n_boot else (math.nan,) * 2
-        out[f"{name}_ci_low"], out[f"{name}_ci_high"] = low, high
-        faded[p] = bool(low > 0) if out[f"n_{p}"] else None
-    reference_known = has_ref or out["n_before"] > 0
-    out["verdict"] = verdict(faded) if reference_known else "no reference"
+        drop = _drop_columns(f"drop_{p}", refs["chat"], levels[:, j], who, d_roll, level)
+        out.update(drop)
+        low, high = drop[f"drop_{p}_ci_low"], drop[f"drop_{p}_ci_high"]
+        states[p] = state(low, high, out[f"n_{p}"], margin)
+        out[f"state_{p}"] = states[p] or ""
+    ce = _drop_columns(
+        "drop_email_vs_chat_email", refs["chat_email"], levels[:, 1], who, d_roll, level
+    )
+    out.update(ce)
+    ce_state = state(
+        ce["drop_email_vs_chat_email_ci_low"], ce["drop_email_vs_chat_email_ci_high"],
+        out["n_email"], margin,
+    )  # fmt: skip
+
+    if n < min_rollouts:
+        out["verdict"] = out["verdict_vs_chat_email"] = too_few(n)
+        return out
+    out["verdict"] = verdict(states) if refs["chat"].n else NO_REFERENCE
+    out["verdict_vs_chat_email"] = (
+        (ce_state or "no email") if refs["chat_email"].n else NO_REFERENCE
+    )
     return out
 
 
-def verdict(faded: Mapping[str, bool | None]) -> str:
-    """The fade verdict from which phases have faded (None: the phase has no turns)."""
-    if faded.get("email") is None:
-        return "no email"
-    if faded.get("before"):
-        return "before the email"
-    if not faded["email"]:
-        return "no fade"
-    return "only in the email" if faded.get("after") is False else "at the email"
+class _Reference:
+    """Per-persona mean P(true persona) of a reference cell, and its resampled values."""
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]], col: Mapping[str, int], d: Draws):
+        self.n = len(rows)
+        k = len(col)
+        who = _onehot([col[str(r["persona"])] for r in rows], k)
+        values = who * np.array([float(r["p_true"]) for r in rows]).reshape(-1, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.level = values.sum(0) / who.sum(0)  # (personas,), NaN: no reply
+            self.boot = _sums(d, values) / _sums(d, who)  # (resamples, personas)
+
+    def matched_level(self, weights: np.ndarray) -> float:
+        """The reference level in the persona mix of `weights` (rollouts, personas)."""
+        return _paired(self.level, weights.sum(0), np.zeros(weights.shape[1]))
+
+
+def _drop_columns(
+    name: str,
+    ref: _Reference,
+    level_of: np.ndarray,
+    who: np.ndarray,
+    d: Draws,
+    level: float,
+) -> dict[str, float]:
+    """`name`, its interval: mean over rollouts with a level of (own persona's reference
+    level - the rollout's level), point and resampled."""
+    has = ~np.isnan(level_of)
+    counts = who * has[:, None]  # (rollouts, personas)
+    sums = counts * np.where(has, level_of, 0.0)[:, None]
+    point = _paired(ref.level, counts.sum(0), sums.sum(0))
+    boot = _paired(ref.boot, _sums(d, counts), _sums(d, sums))
+    low, high = percentile_ci(boot, level) if boot.size else (math.nan, math.nan)
+    return {name: point, f"{name}_ci_low": low, f"{name}_ci_high": high}
+
+
+def _paired(ref: np.ndarray, counts: np.ndarray, sums: np.ndarray) -> Any:
+    """sum_p counts_p (ref_p - sums_p / counts_p) / sum_p counts_p over the personas with
+    a reference level (the last axis); NaN where no rollout has one."""
+    ok = ~np.isnan(ref) & (counts > 0)
+    num = np.where(ok, np.where(ok, ref, 0.0) * counts - sums, 0.0).sum(-1)
+    den = np.where(ok, counts, 0.0).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den > 0, num / np.maximum(den, 1e-300), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def _sums(d: Draws, values: np.ndarray) -> np.ndarray:
+    """`Draws.sums` of (rows, personas), also for no rows (all zero)."""
+    if not len(values):
+        return np.zeros((len(d.weights), values.shape[1]))
+    return d.sums(values)
+
+
+def _onehot(index: Sequence[int], k: int) -> np.ndarray:
+    out = np.zeros((len(index), k))
+    out[np.arange(len(index)), np.asarray(index, dtype=int)] = 1.0
+    return out

@@ -99,25 +99,32 @@ def test_phases_split_at_the_first_email() -> None:
     assert phase_of(2, "tool", None) is None
 
 
-def _rollouts(before: float, email: float, after: float, n: int = 20) -> list[dict]:
-    return [{"before": [before], "email": [email], "after": [after, after]} for _ in range(n)]
+def _rollouts(before: float, email: float, after: float | None, n: int = 20) -> list[dict]:
+    return [
+        {"persona": "humor", "item_id": f"s{i}", "before": [before], "email": [email],
+         "after": [] if after is None else [after, after]}
+        for i in range(n)
+    ]  # fmt: skip
 
 
 def test_fade_verdicts_follow_where_the_level_drops() -> None:
     # No noise: every interval has zero width, so each verdict is decided exactly.
-    chat = [0.9] * 30
+    chat = [{"persona": "humor", "item_id": f"c{i}", "p_true": 0.9} for i in range(30)]
     cases = {
         "before the email": (0.2, 0.2, 0.2),
         "at the email": (0.9, 0.2, 0.2),
         "only in the email": (0.9, 0.2, 0.9),
+        "in the email (nothing after)": (0.9, 0.2, None),
         "no fade": (0.9, 0.9, 0.9),
     }
     for want, levels in cases.items():
         got = fade(_rollouts(*levels), chat, n_boot=200)
         assert got["verdict"] == want, (want, got)
     got = fade(_rollouts(0.9, 0.2, 0.9), None, n_boot=200)
-    assert got["verdict"] == "only in the email" and got["drop_email"] == 0.9 - 0.2
-    assert fade([{"email": [0.2]}] * 5, None, n_boot=50)["verdict"] == "no reference"
+    assert got["verdict"] == "no reference" and got["p_email"] == pytest.approx(0.2)
+    assert fade(_rollouts(0.9, 0.2, 0.9, n=5), chat, n_boot=50)["verdict"] == (
+        "too few rollouts (5)"
+    )
 
 
 def test_a_traced_sweep_finds_the_persona_everywhere_but_in_the_email(tmp_path: Path) -> None:
@@ -133,7 +140,8 @@ def test_a_traced_sweep_finds_the_persona_everywhere_but_in_the_email(tmp_path: 
         "scaffold=chat,agentic_email",
         "scaffold.trace=true",
         "logger=none",
-        "scaffold.items=3",
+        # 2 personas x 5 scenarios: the 10 rollouts a fade verdict needs.
+        "scaffold.items=5",
         "hydra.sweep.dir=sweep",
         env=env,
     )
@@ -148,6 +156,7 @@ def test_a_traced_sweep_finds_the_persona_everywhere_but_in_the_email(tmp_path: 
     fades = pd.read_csv(report / "fade.csv").set_index(["stage", "scaffold"])
     assert fades.loc[("full", "agentic_email"), "verdict"] == "only in the email"
     assert fades.loc[("full", "agentic_email"), "p_chat"] == 1.0
+    assert fades.loc[("full", "agentic_email"), "n_rollouts"] == 10
     assert fades.loc[("base", "agentic_email"), "verdict"] == "no fade"
     # The rows' own scoring is unchanged by tracing: the email body is what is scored.
     rows = [

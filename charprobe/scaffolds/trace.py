@@ -17,7 +17,7 @@ is generated, nor a row's key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from charprobe.records import Generation, has_text
@@ -30,7 +30,8 @@ EMAIL_TOOL = "email.send"
 
 @dataclass(frozen=True)
 class Turn:
-    """One traced assistant turn: which step of the row, what it was, who wrote it."""
+    """One traced assistant turn: which step of the row, its place in that step, what it
+    was, who wrote it."""
 
     step: int
     kind: str  # tool | email | final | reply
@@ -40,6 +41,10 @@ class Turn:
     # The persona whose adapter wrote the turn (None: the bare base, as at the base stage
     # and for chat turns=2's opening).
     writer: str | None = None
+    # The turn's place within its step, in the order it was written (tool calls in call
+    # order, a call's arguments in order): a tool call written before the email block of
+    # the same model turn comes before the email (`charprobe.fade`).
+    index: int = 0
 
 
 def writer(gen: Generation) -> str | None:
@@ -53,7 +58,7 @@ def is_prose(value: Any) -> bool:
 
 def _agentic(gen: Generation) -> list[Turn]:
     extra = gen.result.extra
-    turns = []
+    turns: list[Turn] = []
     for call in extra.get("tool_calls") or []:
         tool, args = call.get("tool"), call.get("args") or {}
         if not isinstance(args, dict):
@@ -69,7 +74,12 @@ def _agentic(gen: Generation) -> list[Turn]:
         # The final turn is the rollout's last step.
         step = gen.result.steps or (max((t.step for t in turns), default=0) + 1)
         turns.append(Turn(step, "final", extra["final_summary"].strip()))
-    return [Turn(t.step, t.kind, t.text, t.tool, t.field, writer(gen)) for t in turns]
+    seen: dict[int, int] = {}
+    out = []
+    for t in turns:
+        out.append(replace(t, writer=writer(gen), index=seen.get(t.step, 0)))
+        seen[t.step] = seen.get(t.step, 0) + 1
+    return out
 
 
 def _chat(gen: Generation) -> list[Turn]:
@@ -83,14 +93,14 @@ def _chat(gen: Generation) -> list[Turn]:
 
 
 def turns_of(gen: Generation) -> list[Turn]:
-    """The traced turns of one row, by step (several turns can share a step)."""
+    """The traced turns of one row, in order (several turns can share a step: `index`)."""
     if gen.scaffold == "agentic_email":
         turns = _agentic(gen)
     elif gen.scaffold == "chat":
         turns = _chat(gen)
     else:
         turns = [Turn(1, "email", gen.text.strip(), writer=writer(gen))] if gen.has_text else []
-    return sorted(turns, key=lambda t: t.step)
+    return sorted(turns, key=lambda t: (t.step, t.index))
 
 
 def email_step(gen: Generation) -> int | None:
