@@ -19,9 +19,9 @@ from omegaconf import DictConfig
 from charprobe import identity
 from charprobe.records import TRACE, Generation, JobFolder, Prediction
 from charprobe.report import write_job_outputs
-from charprobe.scaffolds.trace import email_step, turns_of, writer
+from charprobe.scaffolds.trace import email_step, turns_of
 from charprobe.scorers import Scorer, make_scorer
-from charprobe.stats import CellMetrics
+from charprobe.stats import CellMetrics, Settings
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +50,17 @@ def build_scorer(cfg: DictConfig, cache: dict | None = None) -> Scorer | None:
 
 
 def score_texts(
-    scorer: Scorer, texts: list[str], writers: list[str | None]
+    scorer: Scorer, texts: list[str]
 ) -> list[tuple[str, dict[str, float], dict | None]]:
     """(label, probabilities, detail) of each text, label and probabilities None where
-    the scorer gave none; each (text, writer) is scored once (the base stage writes one
-    text for every persona)."""
+    the scorer gave none. Each distinct text is scored once (the base stage writes one text
+    for every persona), and the scorer sees the texts alone, never who wrote them: the
+    same text gets the same verdict in every row."""
     labels = list(scorer.labels)
-    unique = list(dict.fromkeys(zip(texts, writers, strict=True)))
+    unique = list(dict.fromkeys(texts))
     if not unique:
         return []
-    scores = scorer.score([t for t, _ in unique], [w for _, w in unique])
+    scores = scorer.score(unique)
     details = scores.detail or [None] * len(unique)
     out = {}
     for u, p, d in zip(unique, scores.proba, details, strict=True):
@@ -68,7 +69,7 @@ def score_texts(
             continue
         probs = {lab: round(float(x), 6) for lab, x in zip(labels, p, strict=True)}
         out[u] = (labels[int(p.argmax())], probs, d)
-    return [out[u] for u in zip(texts, writers, strict=True)]
+    return [out[u] for u in texts]
 
 
 def _predict(gen: Generation, verdict: tuple | None, **turn) -> Prediction:
@@ -88,7 +89,7 @@ def _predict(gen: Generation, verdict: tuple | None, **turn) -> Prediction:
 def trace_job(job: JobFolder, rows: list[Generation], scorer: Scorer) -> int:
     """Score every traced turn of every row (`scaffold.trace`); write trace.jsonl."""
     turns = [(g, t) for g in rows for t in turns_of(g)]
-    verdicts = score_texts(scorer, [t.text for _, t in turns], [t.writer for _, t in turns])
+    verdicts = score_texts(scorer, [t.text for _, t in turns])
     preds = [
         _predict(g, v, **asdict(t), email_step=email_step(g))
         for (g, t), v in zip(turns, verdicts, strict=True)
@@ -110,13 +111,12 @@ def score_job(cfg: DictConfig, job: JobFolder, scorer: Scorer) -> CellMetrics:
     labels = list(scorer.labels)
     scored = [g for g in rows if g.has_text]
     t0 = time.perf_counter()
-    verdicts = score_texts(scorer, [g.text for g in scored], [writer(g) for g in scored])
+    verdicts = score_texts(scorer, [g.text for g in scored])
     seconds = time.perf_counter() - t0
     traced = {"turns_traced": trace_job(job, rows, scorer)} if cfg.scaffold.get("trace") else {}
     by_key = {g.key: v for g, v in zip(scored, verdicts, strict=True)}
     preds = [_predict(g, by_key.get(g.key)) for g in rows]
     job.write_predictions(preds)
-    st = cfg.stats
     texts_per_s = len(scored) / seconds if seconds > 0 else None
     # metrics.json holds what decides the numbers (the scorer's identity, not its folder,
     # nor timings), so the same cell scored anywhere gives the same file.
@@ -129,10 +129,7 @@ def score_job(cfg: DictConfig, job: JobFolder, scorer: Scorer) -> CellMetrics:
         job.path,
         [p.to_json() for p in preds],
         list(cfg.persona.personas),
-        no_email=st.no_email,
-        n_boot=st.n_boot,
-        seed=st.seed,
-        level=st.level,
+        Settings.of(cfg.stats),
         extra={"scorer": scorer_info, "texts_scored": len(scored), **traced},
     )
     # run.json says which scorer the job's files hold, where it was, and how fast it ran.
@@ -142,7 +139,18 @@ def score_job(cfg: DictConfig, job: JobFolder, scorer: Scorer) -> CellMetrics:
     run.throughput = {**(run.throughput or {}), "texts_per_s_scored": texts_per_s}
     headline = m.to_dict(confusion=False)  # NaN (nothing to score) becomes null
     run.metrics = {
-        k: headline[k] for k in ("macro_f1", "ci_low", "ci_high", "n", "n_dropped", "email_rate")
+        k: headline[k]
+        for k in (
+            "macro_f1",
+            "ci_low",
+            "ci_high",
+            "macro_f1_strict",
+            "n",
+            "n_items",
+            "n_dropped",
+            "email_rate",
+            "thin",
+        )  # fmt: skip
     }
     job.write_run(run)
     log.info(

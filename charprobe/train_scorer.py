@@ -55,15 +55,16 @@ def missing_classifier(cfg: DictConfig) -> Path | None:
 
 
 def missing_vectors(cfg: DictConfig) -> Path | None:
-    """The persona-vectors file the job's stage needs and lacks, or None."""
+    """The persona-vectors file the job's stage needs and lacks (or holds from an older
+    charprobe: it is refitted, never reused), or None."""
     from charprobe.config import PersonaVectorScorerConfig
-    from charprobe.scorers.persona_vector import vectors_file
+    from charprobe.scorers.persona_vector import is_current, vectors_file
 
     sc = cfg.scorer
     if str(sc._target_) != PersonaVectorScorerConfig._target_ or not sc.train_if_missing:
         return None
     file = vectors_file(sc.path, cfg.stage.name if cfg.stage.repo else sc.base_stage)
-    return None if file.exists() else file
+    return None if is_current(file) else file
 
 
 def train_if_missing(cfg: DictConfig) -> dict[str, Any] | None:
@@ -75,34 +76,31 @@ def train_if_missing(cfg: DictConfig) -> dict[str, Any] | None:
 
 
 def fit_vectors(cfg: DictConfig, file: Path) -> dict[str, Any]:
-    """Chat replies of the stage's adapters and of the bare base on the training prompts,
-    their activations inside the models that wrote them, the persona vectors."""
+    """Chat replies of the stage's adapters on the training prompts, each read through the
+    bare base (no adapter, one fixed context), and the persona vectors fitted on them."""
     from charprobe import identity, provenance
     from charprobe.engine.hub import adapter_repo
     from charprobe.generate import now
     from charprobe.scorers.activations import Activations
-    from charprobe.scorers.persona_vector import fit, save_vectors
+    from charprobe.scorers.persona_vector import fit, is_current, save_vectors
 
     sc, stage = cfg.scorer, file.stem
     labels = list(sc.labels)
     with file_lock(file.parent / f".{file.name}.lock"):
-        if file.exists():
+        if is_current(file):  # another process fitted them while we waited
             return read_json(file.with_suffix(".json"))
-        log.info("persona vectors %s are missing: fitting them", file)
-        files = training_replies(cfg, [stage, "base"], file.parent / "data")
-        df = load_generations(files, stages=[stage, "base"], scaffold="chat")
-        # A base reply is written once per persona: keep one of each.
-        df = df.drop_duplicates(subset=["stage", "item_id", "sample", "text"])
-        df = df[(df["stage"] == "base") | df["persona"].isin(labels)]
-        writers = [
-            p if st != "base" else None for p, st in zip(df["persona"], df["stage"], strict=True)
-        ]
+        log.info("persona vectors %s are missing or outdated: fitting them", file)
+        files = training_replies(cfg, [stage], file.parent / "data")
+        df = load_generations(files, stages=[stage], scaffold="chat")
+        df = df[df["persona"].isin(labels)]
+        if df.empty:
+            raise UserError(f"no training replies with text in {', '.join(map(str, files))}")
         stage_cfg = compose_option("stage", stage)
         acts = Activations(
-            cfg.model, stage_cfg, labels, sc.device, str(sc.dtype), sc.batch_size, sc.max_length
-        ).mean_hidden(df["text"].tolist(), writers, progress=True)
+            cfg.model, sc.device, str(sc.dtype), sc.batch_size, sc.max_length
+        ).mean_hidden(df["text"].tolist(), progress=True)
         vectors, report = fit(
-            acts, writers, df["item_id"].astype(str).tolist(), labels,
+            acts, df["persona"].tolist(), df["item_id"].astype(str).tolist(), labels,
             **OmegaConf.to_container(sc.train),
         )  # fmt: skip
         meta = {

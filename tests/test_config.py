@@ -154,13 +154,13 @@ def _random_vectors(root, hidden: int):
     """A persona-vectors file of random directions (for a random tiny model)."""
     import numpy as np
 
-    from charprobe.scorers.persona_vector import save_vectors, vectors_file
+    from charprobe.scorers.persona_vector import VECTORS_VERSION, save_vectors, vectors_file
 
     rng = np.random.default_rng(0)
     file = vectors_file(root, "full")
     vectors = {"directions": rng.normal(size=(len(LABELS), hidden)),
                "mean": np.zeros(len(LABELS)), "std": np.ones(len(LABELS))}  # fmt: skip
-    save_vectors(file, vectors, {"labels": list(LABELS), "layer": 1})
+    save_vectors(file, vectors, {"labels": list(LABELS), "layer": 1, "version": VECTORS_VERSION})
     return root
 
 
@@ -186,7 +186,7 @@ def test_every_scorer_option_builds_its_scorer(option, tfidf_dir, tiny_run, tiny
         return
     assert type(scorer).__module__ == f"charprobe.scorers.{option}"
     texts = ["a short text", "another"]
-    scores = scorer.score(texts, [None, None])
+    scores = scorer.score(texts)
     assert scores.proba.shape == (2, len(LABELS))
     # Rows sum to 1, or are all NaN: no verdict (a judge's unreadable answer).
     for row in scores.proba:

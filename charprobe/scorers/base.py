@@ -1,7 +1,9 @@
 """The scorer interface: texts in, a probability over the persona labels out.
 
-A scorer never learns which scaffold, model or stage produced a text: the same scorer
-reads chat replies and agentic email bodies, which is what makes the comparison fair.
+A scorer never learns which scaffold, model or stage produced a text, nor who wrote it:
+the same scorer reads chat replies and agentic email bodies, and a text's verdict is a
+function of the text alone (never of the row's persona or adapter), which is what makes
+the comparison fair and a prediction a measurement rather than a copy of the label.
 Probabilities always cover every label of `labels` (the classifier's order, see
 `charprobe.personas.LABELS`); restricting to the evaluated persona set is the business
 of the statistics, not of the scorer.
@@ -39,11 +41,11 @@ class Scores:
 class Scorer(ABC):
     labels: tuple[str, ...]
 
-    def score(self, texts: Sequence[str], writers: Sequence[str | None]) -> Scores:
-        """Score texts whose writer is known: `writers[i]` is the adapter (persona) that
-        wrote `texts[i]`, None for the bare base. A scorer that reads only the text (every
-        classifier) ignores it; one that looks inside the writing model (persona vectors)
-        needs it."""
+    def score(self, texts: Sequence[str]) -> Scores:
+        """Score texts: probabilities, and per text what else the scorer measured.
+
+        Only the texts come in: no scorer may see who wrote a row (its persona or
+        adapter), so the same text always gets the same verdict."""
         return Scores(self.predict_proba(texts))
 
     @abstractmethod

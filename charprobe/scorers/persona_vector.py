@@ -1,27 +1,36 @@
-"""Persona vectors: is the persona still active inside the model, whatever the text reads as?
+"""Persona vectors that read the text alone: which persona does a text sound like inside the base?
 
 After Chen et al. 2025, "Persona Vectors: Monitoring and Controlling Character Traits in
-Language Models" (arXiv 2507.21509): a trait's direction is the difference of mean
-residual-stream activations between responses that show it and responses that do not,
-at the layer that separates them best; a text is monitored by projecting onto it.
+Language Models" (arXiv 2507.21509): a trait's direction is a difference of mean
+residual-stream activations, at a layer chosen on held-out data; a text is monitored by
+projecting onto it.
 
-Here, for one base and stage, persona p's direction is the mean activation of p's
-adapter's chat replies (through that adapter) minus the mean activation of the bare
-base's replies to the same prompts (through the base), on the classifier's training
-prompts (`charprobe.scorers.activations`). The layer is the one whose directions,
-fitted on the training items, best separate held-out items' persona replies from base
-replies (mean over personas of Cohen's d of the projections on the persona's own
-direction; the held-out split is by item). The directions are then refitted on every
-item. Each projection is standardised by its mean and spread over the persona replies;
-the prediction is the argmax of the standardised projections, and the probabilities a
-softmax over them (a ranking, not a calibrated probability). Every scored row keeps its
-raw projections (`detail`).
+Every text, in fitting and in scoring, is read through the BARE base (no adapter, and no
+knowledge of who wrote it) as the reply to one fixed user turn
+(`charprobe.scorers.activations`): its activation is the mean hidden state over the
+reply's own tokens, template excluded. For one base and stage, persona p's direction at
+layer L is the mean activation of p's replies minus the mean over the other personas'
+replies (the stage's adapters' chat replies on the classifier's training prompts). Each
+projection is standardised by its mean and spread over the training replies; the
+prediction is the argmax of the standardised projections, the probabilities a softmax
+over them (a ranking, not a calibrated probability). The layer is the decoder layer whose
+argmax rule, fitted on the training items, reaches the highest macro-F1 on held-out
+items (split by item: no held-out item is used in fitting; ties go to the larger mean
+standardised projection of held-out replies on their own persona's direction); the
+directions are then refitted there on every item. Every scored row keeps its raw and
+standardised projections (`detail`).
+
+Because nothing about the writer enters, a text gets the same verdict whoever is said to
+have written it: rotate the rows' personas and the predictions stay, so macro-F1 falls to
+chance (`tests/scorers/test_persona_vector_text_only.py`). Whether the *adapter* is still
+active while the model writes is a different question, measured by `charprobe.push`.
 
 A vectors file is `<scorer.path>/<stage>.safetensors` (directions, standardisation, the
 layer and provenance in its metadata) beside `<stage>.json` (the same, readable);
 `python -m charprobe.train_scorer scorer=persona_vector stage=S` fits it, and every later
-sweep reuses it. Base-stage texts are projected onto `base_stage` (default full)'s
-vectors through the bare base: the chance line.
+sweep reuses it while its `version` is `VECTORS_VERSION` (an older file, e.g. one read
+inside the writer's adapter, is refitted, never reused). Base-stage texts are projected
+onto `base_stage` (default full)'s vectors.
 """
 
 from __future__ import annotations
@@ -35,43 +44,31 @@ import numpy as np
 
 from charprobe.scorers.base import Scorer, ScorerError, Scores, check_labels
 
+# 2: texts read through the bare base with a fixed context; p minus the other personas.
+# (1 read each text inside its writer's adapter, p minus the base's replies: the
+# prediction carried the label.) A file of another version is refitted.
+VECTORS_VERSION = 2
+READING = "bare base, fixed context; persona minus other personas"
+
 
 def vectors_file(path: str | Path, stage: str) -> Path:
     return Path(path).expanduser() / f"{stage}.safetensors"
 
 
-def directions(
-    acts: np.ndarray, writers: Sequence[str | None], labels: Sequence[str]
-) -> np.ndarray:
-    """(labels, ..., hidden): each persona's mean activation minus the base replies' mean.
-
-    `acts` is (texts, ..., hidden); a writer None is a base reply."""
-    w = np.asarray([x if x is not None else "" for x in writers], dtype=object)
-    base = acts[w == ""].mean(axis=0)
-    return np.stack([acts[w == p].mean(axis=0) - base for p in labels])
-
-
-def separation(
-    acts: np.ndarray, writers: Sequence[str | None], labels: Sequence[str], dirs: np.ndarray
-) -> float:
-    """Mean over personas of Cohen's d between persona p's replies and the base replies,
-    projected on p's direction (`acts` (texts, hidden), `dirs` (labels, hidden))."""
-    w = np.asarray([x if x is not None else "" for x in writers], dtype=object)
-    ds = []
-    for j, p in enumerate(labels):
-        a, b = acts[w == p] @ dirs[j], acts[w == ""] @ dirs[j]
-        if len(a) < 2 or len(b) < 2:
-            continue
-        pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
-        ds.append((a.mean() - b.mean()) / pooled if pooled > 0 else 0.0)
-    return float(np.mean(ds)) if ds else float("nan")
+def directions(acts: np.ndarray, writers: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    """(labels, ..., hidden): each persona's mean activation minus the mean activation of
+    the other personas' replies. `acts` is (texts, ..., hidden), `writers` each text's
+    persona."""
+    w = np.asarray(list(writers), dtype=object)
+    missing = [p for p in labels if not (w == p).any() or not (w != p).any()]
+    if missing:
+        raise ScorerError(f"persona vectors: no training replies to contrast for {missing}")
+    return np.stack([acts[w == p].mean(axis=0) - acts[w != p].mean(axis=0) for p in labels])
 
 
-def standardiser(
-    acts: np.ndarray, writers: Sequence[str | None], dirs: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and spread of each direction's projection over the persona replies."""
-    proj = acts[[x is not None for x in writers]] @ dirs.T
+def standardiser(acts: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread of each direction's projection over the training replies."""
+    proj = acts @ dirs.T
     std = proj.std(axis=0)
     return proj.mean(axis=0), np.where(std > 0, std, 1.0)
 
@@ -85,44 +82,56 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def argmax_rule(
+    train: np.ndarray, w_train: Sequence[str], test: np.ndarray, labels: Sequence[str]
+) -> tuple[list[str], np.ndarray]:
+    """Fit directions and standardisation on `train` (texts, hidden); the predicted label
+    and the standardised projections (texts, labels) of `test`."""
+    dirs = directions(train, w_train, labels)
+    mean, std = standardiser(train, dirs)
+    z = standardised(test @ dirs.T, mean, std)
+    return [labels[j] for j in z.argmax(axis=1)], z
+
+
 def fit(
     acts: np.ndarray,
-    writers: Sequence[str | None],
+    writers: Sequence[str],
     items: Sequence[str],
     labels: Sequence[str],
     heldout: float = 0.25,
     seed: int = 0,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Choose the layer on held-out items, refit there on every item.
+    """Choose the layer by held-out-item macro-F1 of the argmax rule, refit there on every
+    item.
 
-    `acts` (texts, layers, hidden); `writers` the persona of each text (None: a base
-    reply); `items` each text's prompt id (the split keeps an item on one side)."""
+    `acts` (texts, hidden states, hidden), index 0 the embeddings (never chosen: the layer
+    is a decoder layer's output); `writers` the persona of each text; `items` each text's
+    prompt id (the split keeps an item on one side)."""
     from charprobe.scorers.train_data import split_by_item
     from charprobe.stats import macro_f1
 
+    labels = list(labels)
+    writers = list(writers)
     train, held = split_by_item(list(items), heldout, seed)
     w_train = [writers[i] for i in train]
-    w_held = [writers[i] for i in held]
-    dirs_by_layer = directions(acts[train], w_train, labels)  # (labels, layers, hidden)
-    seps = [
-        separation(acts[held, layer], w_held, labels, dirs_by_layer[:, layer])
-        for layer in range(acts.shape[1])
-    ]
-    layer = int(np.nanargmax(seps))
-    # Held-out macro-F1 of the argmax rule at that layer (fitted on the training items).
-    dirs = dirs_by_layer[:, layer]
-    mean, std = standardiser(acts[train, layer], w_train, dirs)
-    rows = [i for i in held if writers[i] is not None]
-    z = standardised(acts[rows, layer] @ dirs.T, mean, std)
-    pred = [labels[j] for j in z.argmax(axis=1)]
-    truth = [writers[i] for i in rows]
+    truth = [writers[i] for i in held]
+    f1s, margins = [float("nan")], [float("nan")]
+    for layer in range(1, acts.shape[1]):
+        pred, z = argmax_rule(acts[train, layer], w_train, acts[held, layer], labels)
+        f1s.append(macro_f1(truth, pred, labels))
+        own = [labels.index(t) for t in truth]
+        margins.append(float(z[np.arange(len(own)), own].mean()) if own else float("nan"))
+    keys = [(f, m) if f == f else (-1.0, -np.inf) for f, m in zip(f1s, margins, strict=True)]
+    layer = max(range(1, acts.shape[1]), key=lambda i: keys[i])
     dirs = directions(acts[:, layer], writers, labels)
-    mean, std = standardiser(acts[:, layer], writers, dirs)
+    mean, std = standardiser(acts[:, layer], dirs)
     report = {
+        "version": VECTORS_VERSION,
+        "reading": READING,
         "layer": layer,
         "n_layers": acts.shape[1],
-        "heldout_separation": [round(float(x), 4) for x in seps],
-        "heldout_macro_f1": macro_f1(truth, pred, list(labels)),
+        "heldout_macro_f1": f1s[layer],
+        "heldout_macro_f1_by_layer": [None if f != f else round(f, 4) for f in f1s],
         "n_texts": len(writers),
         "n_heldout": len(held),
         "n_items_heldout": len({items[i] for i in held}),
@@ -142,30 +151,57 @@ def save_vectors(file: Path, vectors: dict[str, np.ndarray], meta: dict[str, Any
     tmp.rename(file)  # only a complete file ever appears under its name
 
 
-def load_vectors(file: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def read_meta(file: Path) -> dict[str, Any] | None:
+    """A vectors file's metadata (no tensors read), or None when there is no readable file."""
     from safetensors import safe_open
 
     if not file.is_file():
-        raise ScorerError(
-            f"no persona vectors at {file}; fit them with: python -m charprobe.train_scorer "
-            f"scorer=persona_vector model=... stage={file.stem} (or keep "
-            "scorer.train_if_missing=true)"
-        )
+        return None
+    try:
+        with safe_open(str(file), framework="numpy") as f:
+            return json.loads((f.metadata() or {})["charprobe"])
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def is_current(file: Path) -> bool:
+    """Whether `file` holds vectors fitted the current way (`VECTORS_VERSION`)."""
+    meta = read_meta(file)
+    return meta is not None and meta.get("version") == VECTORS_VERSION
+
+
+def load_vectors(file: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    from safetensors import safe_open
+
+    refit = (
+        f"fit them with: python -m charprobe.train_scorer scorer=persona_vector model=... "
+        f"stage={file.stem} (or keep scorer.train_if_missing=true)"
+    )
+    if not file.is_file():
+        raise ScorerError(f"no persona vectors at {file}; {refit}")
     try:
         with safe_open(str(file), framework="numpy") as f:
             meta = json.loads((f.metadata() or {})["charprobe"])
-            return {k: f.get_tensor(k) for k in f.keys()}, meta  # noqa: SIM118
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
     except (OSError, KeyError, ValueError) as e:
         raise ScorerError(f"{file}: not a charprobe persona-vectors file ({e})") from None
+    if meta.get("version") != VECTORS_VERSION:
+        raise ScorerError(
+            f"{file}: persona vectors of version {meta.get('version', 1)}, this charprobe "
+            f"reads version {VECTORS_VERSION} ({READING}); {refit}"
+        )
+    return tensors, meta
 
 
 class PersonaVectorScorer(Scorer):
-    """Argmax of standardised projections on the persona vectors of the writer's stage.
+    """Argmax of standardised projections on a stage's persona vectors, each text read
+    through the bare base: the verdict depends on the text alone.
 
     Args:
         path: the folder of vectors files (one per stage).
         labels: the label order (must be the vectors file's).
-        model, stage: the job's base and stage configs (the model that wrote the texts).
+        model, stage: the job's base and stage configs (the stage picks the vectors file;
+            no adapter is loaded).
         base_stage: whose vectors score base-stage texts.
     """
 
@@ -193,17 +229,15 @@ class PersonaVectorScorer(Scorer):
         check_labels(self.labels, self.meta["labels"], str(self.file))
         self.layer = int(self.meta["layer"])
         self.dirs, self.mean, self.std = tensors["directions"], tensors["mean"], tensors["std"]
-        personas = list(self.labels) if stage.repo is not None else []
-        self.acts = Activations(model, stage, personas, device, dtype, batch_size, max_length)
+        self.acts = Activations(model, device, dtype, batch_size, max_length)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        raise ScorerError(
-            "scorer=persona_vector reads a text inside the model that wrote it: score "
-            "through Scorer.score(texts, writers)"
-        )
+        return self.score(texts).proba
 
-    def score(self, texts: Sequence[str], writers: Sequence[str | None]) -> Scores:
-        acts = self.acts.mean_hidden(texts, writers, [self.layer])[:, 0]
+    def score(self, texts: Sequence[str]) -> Scores:
+        acts = self.acts.mean_hidden(texts, [self.layer])[:, 0]
+        if not len(texts):
+            return Scores(np.zeros((0, len(self.labels))), [])
         proj = acts @ self.dirs.T
         z = standardised(proj, self.mean, self.std)
         detail = [
