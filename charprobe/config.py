@@ -16,6 +16,7 @@ from omegaconf import MISSING
 
 from charprobe.choices import (  # noqa: F401 - the config's vocabulary, imported from here
     Choice,
+    Cluster,
     EngineDType,
     Family,
     LoggerMode,
@@ -237,10 +238,11 @@ class TfidfScorerConfig(ScorerConfig):
 class PersonaVectorScorerConfig(ScorerConfig):
     _target_: str | None = "charprobe.scorers.persona_vector.PersonaVectorScorer"
     name: str = "persona_vector"
-    # The model that wrote the texts: the job's base and stage.
+    # The job's base (every text is read through it, bare: no adapter) and stage (whose
+    # vectors score the texts; the stage's adapters only wrote the training replies).
     model: Any = "${model}"
     stage: Any = "${stage}"
-    # Whose vectors score base-stage texts (through the bare base).
+    # Whose vectors score base-stage texts.
     base_stage: str = "full"
     device: str = "auto"
     dtype: EngineDType = EngineDType.auto
@@ -261,6 +263,9 @@ class JudgeScorerConfig(ScorerConfig):
     max_new_tokens: int = 24
     batch_size: int = 16
     system_role: bool = True
+    # The options (personas and "none") are shuffled per text, seeded by the text and this:
+    # blind to the writer, the same for the same text; another seed, other orders.
+    seed: int = 0
 
 
 @dataclass
@@ -270,10 +275,25 @@ class NoScorerConfig(ScorerConfig):
 
 @dataclass
 class StatsConfig:
-    n_boot: int = 1000
+    """How numbers are computed (`charprobe.stats.Settings` carries the same fields)."""
+
+    n_boot: int = 1000  # resamples for intervals
     seed: int = 0
     level: float = 0.95
     no_email: NoEmail = NoEmail.drop
+    cluster: Cluster = Cluster.item  # what intervals resample: item | family | row
+    n_boot_p: int = 10000  # resamples for p-values (floor 1 / (n + 1))
+    n_perm: int = 10000  # shuffles of the predictions for the chance level
+    min_items: int = 10  # a cell with fewer items is thin
+    min_rows: int = 5  # ... or with a persona with fewer scored rows
+
+
+@dataclass
+class TraceConfig:
+    """The fade verdict's rules (`charprobe.fade`)."""
+
+    margin: float = 0.1  # a phase "has not faded" when its drop's CI ends below this
+    min_rollouts: int = 10  # fewer rollouts with an email: no verdict
 
 
 @dataclass
@@ -293,6 +313,7 @@ class Config:
     scaffold: ScaffoldConfig = MISSING
     scorer: ScorerConfig = MISSING
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    trace: TraceConfig = field(default_factory=TraceConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     engine: EngineConfig = MISSING
     stats: StatsConfig = field(default_factory=StatsConfig)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,10 @@ from charprobe.records import (
     REPORT_DIR,
     discover,
 )
+from charprobe.report.agreement import position_table
 from charprobe.report.cells import (
     CELL_KEYS,
+    Cell,
     ReportError,
     collect_cells,
     default_file_groups,
@@ -56,6 +59,7 @@ from charprobe.report.cells import (
 from charprobe.report.drops import (
     COMPARE_CSV,
     DROPS_CSV,
+    POSITIONS_CSV,
     compare_table,
     drop_table,
     format_drops,
@@ -67,14 +71,13 @@ from charprobe.report.trace import (
     FADE_CSV,
     TRACE_CSV,
     TRACE_PNG,
-    chat_reference,
     fade_table,
     format_fades,
     load_trace,
     plot_trace,
     trace_table,
 )
-from charprobe.stats import CellMetrics, NoEmail, score_rows
+from charprobe.stats import CellMetrics, Settings, score_rows
 from charprobe.store import atomic_path, write_json
 
 log = logging.getLogger(__name__)
@@ -84,23 +87,22 @@ def write_job_outputs(
     job_dir: str | Path,
     rows: Iterable[Mapping[str, Any]],
     personas: Sequence[str],
+    settings: Settings | None = None,
     *,
-    no_email: NoEmail = "drop",
-    n_boot: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
     true_key: str = "persona",
     pred_key: str = "pred",
     extra: Mapping[str, Any] | None = None,
+    **overrides: Any,
 ) -> CellMetrics:
     """Score a finished job and write metrics.json, confusion.csv and confusion.png.
 
-    `extra` is stored in metrics.json as is (e.g. which scorer made the predictions).
+    `extra` is stored in metrics.json as is (e.g. which scorer made the predictions);
+    `overrides` replace fields of `settings` (n_boot=..., cluster=...).
     """
     job_dir = Path(job_dir)
     rows = list(rows)
     metrics = score_rows(
-        rows, personas, no_email, n_boot, seed, level=level, true_key=true_key, pred_key=pred_key
+        rows, personas, settings, true_key=true_key, pred_key=pred_key, **overrides
     )
     cell = {k: str(rows[0][k]) for k in CELL_KEYS if rows and len({r.get(k) for r in rows}) == 1}
     job_dir.mkdir(parents=True, exist_ok=True)
@@ -119,20 +121,25 @@ def build_report(
     *,
     true_col: str | None = None,
     pred_col: str | None = None,
+    item_col: str | None = None,
     group_by: Sequence[str] | None = None,
     personas: str | Sequence[str] | None = None,
     out: str | Path | None = None,
-    n_boot: int = 1000,
-    seed: int = 0,
-    no_email: NoEmail = "drop",
-    level: float = 0.95,
+    settings: Settings | None = None,
+    margin: float = 0.1,
+    min_rollouts: int = 10,
     verbose: bool = False,
+    **overrides: Any,
 ) -> pd.DataFrame:
     """Score every cell under `path`, write summary.csv and figures, return the summary.
 
-    The returned frame's ``attrs`` hold ``out_dir``, ``summary_csv`` and ``figures``
-    (figure name -> PNG path), so a logger can upload exactly what was written.
+    `settings` (the `stats` config group) decides how numbers are computed; `overrides`
+    replace its fields (n_boot=..., cluster="row"). `margin` and `min_rollouts` are the
+    fade verdict's (`charprobe.fade`). The returned frame's ``attrs`` hold ``out_dir``,
+    ``summary_csv`` and ``figures`` (figure name -> PNG path), so a logger can upload
+    exactly what was written.
     """
+    s = replace(settings or Settings(), **overrides)
     path = Path(path)
     sources, default_out = load_sources(path)
     is_job = sources[0].is_job
@@ -140,10 +147,11 @@ def build_report(
     pred_col = pred_col or "pred"
     if group_by is None:
         group_by = list(CELL_KEYS) if is_job else default_file_groups(sources[0].rows)
-    cells = collect_cells(sources, true_col, pred_col, list(group_by), resolve_personas(personas))
-    scored = [(cell, score_cell(cell, no_email, n_boot, seed, level)) for cell in cells]
-    stats = {"no_email": no_email, "n_boot": n_boot, "seed": seed, "level": level}
-    drops = drop_table(scored, list(group_by), **stats)
+    cells = collect_cells(
+        sources, true_col, pred_col, list(group_by), resolve_personas(personas), item_col
+    )
+    scored = [(cell, score_cell(cell, s)) for cell in cells]
+    drops = drop_table(scored, list(group_by), s)
     table = with_drops(summary_table(scored, list(group_by)), drops, list(group_by))
 
     out_dir = prepare_out(Path(out) if out else default_out)
@@ -154,19 +162,22 @@ def build_report(
         _write_csv(drops, out_dir / DROPS_CSV)
         plot_drops(drops, list(group_by), out_dir / "drops.png")
         figures["drops"] = out_dir / "drops.png"
-    fades = (
-        _write_trace(path, [r for s in sources for r in s.rows], out_dir, figures, stats)
-        if is_job
-        else None
-    )
+    rows = [r for src in sources for r in src.rows]
+    fades = _write_trace(path, rows, out_dir, figures, s, margin, min_rollouts) if is_job else None
+    positions = position_table(rows)
+    if len(positions):
+        _write_csv(positions, out_dir / POSITIONS_CSV)
     if verbose:
-        print(format_table(table, list(group_by), level))
+        print(resampling_note(cells, s, item_col))
+        print(format_table(table, list(group_by), s.level))
         if len(drops):
-            print(f"\nmacro-F1 drop between scaffolds ({level:.0%} CI, one-sided p):")
-            print(format_drops(drops, level))
+            print(f"\nmacro-F1 drop between scaffolds ({s.level:.0%} CI, one-sided p, Holm):")
+            print(format_drops(drops, s.level))
         if fades is not None and len(fades):
-            print("\nmean P(true persona) before, in and after the email, and in chat:")
+            print("\nmean P(true persona) before, in and after the email, against chat:")
             print(format_fades(fades))
+        if len(positions):
+            print(f"\njudge's picks by option position: {out_dir / POSITIONS_CSV}")
         print(f"\nwrote {summary_csv} and {len(figures)} figure(s) under {out_dir}")
     table.attrs.update(
         out_dir=str(out_dir),
@@ -176,19 +187,34 @@ def build_report(
     return table
 
 
+def resampling_note(cells: Sequence[Cell], s: Settings, item_col: str | None) -> str:
+    """One line saying what the intervals resampled (rows, items or families)."""
+    with_items = any(i is not None for c in cells for i in c.item_ids)
+    if s.cluster == "row" or not with_items:
+        why = (
+            "" if s.cluster == "row" else f" (no item column{f' {item_col!r}' if item_col else ''})"
+        )
+        return f"intervals resample rows{why}, {s.n_boot} times; p-values {s.n_boot_p} times"
+    unit = "items" if s.cluster == "item" else "scenario families"
+    return (
+        f"intervals resample {unit} (each with all its rows), {s.n_boot} times; "
+        f"p-values {s.n_boot_p} times; chance: {s.n_perm} shuffles of the predictions"
+    )
+
+
 def compare_report(
     path_a: str | Path,
     path_b: str | Path,
     *,
     out: str | Path | None = None,
-    n_boot: int = 1000,
-    seed: int = 0,
-    no_email: NoEmail = "drop",
-    level: float = 0.95,
+    settings: Settings | None = None,
     verbose: bool = False,
+    **overrides: Any,
 ) -> pd.DataFrame:
     """Two sweeps (two scorers, two temperatures, ...) cell by cell: macro-F1 of A minus B
-    with the same interval and p-value as the drops; written to ``compare.csv``."""
+    with the same interval and p-value as the drops; written to ``compare.csv``. Rows of
+    the same items are resampled with the same draws on both sides."""
+    s = replace(settings or Settings(), **overrides)
     sides = []
     for path in (Path(path_a), Path(path_b)):
         sources, default_out = load_sources(path)
@@ -198,20 +224,17 @@ def compare_report(
     (cells_a, group_by, out_a), (cells_b, group_by_b, _) = sides
     if group_by != group_by_b:
         raise ReportError(f"{path_a} has cells by {group_by}, {path_b} by {group_by_b}")
-    scored = [
-        [(c, score_cell(c, no_email, n_boot, seed, level)) for c in cs] for cs in (cells_a, cells_b)
-    ]
+    scored = [[(c, score_cell(c, s)) for c in cs] for cs in (cells_a, cells_b)]
     names = (Path(path_a).name or str(path_a), Path(path_b).name or str(path_b))
-    table = compare_table(
-        *scored, group_by, names, no_email=no_email, n_boot=n_boot, seed=seed, level=level
-    )
+    table = compare_table(*scored, group_by, names, s)
     if table.empty:
         raise ReportError(f"{path_a} and {path_b} have no cell in common")
     csv = prepare_out(Path(out) if out else out_a) / COMPARE_CSV
     _write_csv(table, csv)
     if verbose:
-        print(f"macro-F1 of {names[0]} minus {names[1]} ({level:.0%} CI, one-sided p):")
-        print(format_drops(table, level, group_by))
+        print(resampling_note(cells_a, s, None))
+        print(f"macro-F1 of {names[0]} minus {names[1]} ({s.level:.0%} CI, one-sided p, Holm):")
+        print(format_drops(table, s.level, group_by))
         print(f"\nwrote {csv}")
     table.attrs["csv"] = str(csv)
     return table
@@ -222,19 +245,30 @@ def _write_trace(
     rows: list[dict[str, Any]],
     out_dir: Path,
     figures: dict[str, Path],
-    stats: dict[str, Any],
+    s: Settings,
+    margin: float,
+    min_rollouts: int,
 ) -> pd.DataFrame | None:
     """trace.csv, fade.csv and trace.png of the traced jobs under `path` (None: none);
-    `rows` are the sweep's prediction rows (chat's are the reference)."""
+    `rows` are the sweep's prediction rows (chat's and chat_email's are the references)."""
     turns = load_trace(path)
     if turns.empty:
         return None
     _write_csv(trace_table(turns), out_dir / TRACE_CSV)
     fades = fade_table(
-        turns, chat_reference(rows), **{k: stats[k] for k in ("n_boot", "seed", "level")}
+        turns,
+        rows,
+        n_boot=s.n_boot,
+        seed=s.seed,
+        level=s.level,
+        cluster=s.cluster,
+        margin=margin,
+        min_rollouts=min_rollouts,
     )
     _write_csv(fades, out_dir / FADE_CSV)
-    if plot_trace(turns, out_dir / TRACE_PNG):
+    drawn = plot_trace(turns, out_dir / TRACE_PNG, min_rollouts, n_boot=s.n_boot, seed=s.seed,
+                       level=s.level, cluster=s.cluster)  # fmt: skip
+    if drawn:
         figures["trace"] = out_dir / TRACE_PNG
     return fades
 
@@ -264,8 +298,16 @@ class SweepReport(Callback):
         if not discover(sweep_dir, holding=PREDICTIONS):
             log.info("sweep %s has no predictions (scorer none?): no report", sweep_dir)
             return
+        trace = config.get("trace") or {}
         try:
-            table = build_report(sweep_dir, out=sweep_dir / REPORT_DIR, verbose=True)
+            table = build_report(
+                sweep_dir,
+                out=sweep_dir / REPORT_DIR,
+                settings=Settings.of(config.get("stats") or {}),
+                margin=trace.get("margin", 0.1),
+                min_rollouts=trace.get("min_rollouts", 10),
+                verbose=True,
+            )
         except Exception as err:  # noqa: BLE001 - ReportError or worse; the jobs are done
             reason = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
             print(
