@@ -228,7 +228,9 @@ def test_cli_on_reference_file(tmp_path: Path, capsys):
     assert {(r.base, r.stage) for r in table.itertuples()} == set(PUBLISHED_MACRO_F1)
     # The base rows sit inside their permutation null; every trained stage above its own.
     base, trained = table[table.stage == "base"], table[table.stage != "base"]
-    assert (base.macro_f1 <= base.chance_q95).all() and (trained.macro_f1 > trained.chance_q95).all()
+    assert (base.macro_f1 <= base.chance_q95).all() and (
+        trained.macro_f1 > trained.chance_q95
+    ).all()
     for row in table.itertuples():
         cell = (row.base, row.stage)
         assert round(row.macro_f1, 4) == PUBLISHED_MACRO_F1[cell], cell
