@@ -91,6 +91,8 @@ def test_experiments_and_debug_override_the_primary_config():
         # Choices are Enums: a value outside them fails here, not when the job reads it.
         "scaffold.pick=middle",
         "stats.no_email=skip",
+        "stats.cluster=scenario",
+        "trace.margin=wide",
         "logger.mode=loud",
         "engine.dtype=fp8",
         "model.dtype=auto",
@@ -100,6 +102,20 @@ def test_experiments_and_debug_override_the_primary_config():
 def test_mistakes_fail_at_compose_time(override):
     with pytest.raises(ConfigCompositionException):
         _compose("model=llama", override)
+
+
+def test_stats_and_trace_settings_compose_and_check():
+    """The stats group's fields reach the report as one Settings; a bad count is one line."""
+    from charprobe.checks import check_numbers
+    from charprobe.errors import UserError
+    from charprobe.stats import Settings
+
+    cfg = _compose("model=llama", "stats.cluster=family", "stats.min_items=3", "trace.margin=0.2")
+    s = Settings.of(cfg.stats)
+    assert (s.cluster, s.min_items, s.n_boot_p, s.n_perm) == ("family", 3, 10000, 10000)
+    assert cfg.trace.margin == 0.2 and cfg.trace.min_rollouts == 10
+    with pytest.raises(UserError, match="stats.n_perm=-1: must be >= 0"):
+        check_numbers(_compose("model=llama", "stats.n_perm=-1"))
 
 
 def test_choices_compose_to_plain_strings():

@@ -143,6 +143,12 @@ def check_numbers(cfg: DictConfig) -> None:
     _require(
         "stats.level", st.level, 0 < st.level < 1, "must be in (0, 1)", "e.g. stats.level=0.95"
     )
+    for name in ("n_boot_p", "n_perm", "min_items", "min_rows"):
+        value = st.get(name, 0)
+        _require(f"stats.{name}", value, value >= 0, "must be >= 0", f"e.g. stats.{name}=10")
+    tr = cfg.get("trace") or {}
+    _require("trace.margin", tr.get("margin", 0.1), tr.get("margin", 0.1) >= 0, "must be >= 0",
+             "e.g. trace.margin=0.1")  # fmt: skip
     s = cfg.scorer
     if s._target_ is None:
         return
