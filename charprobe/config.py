@@ -47,6 +47,8 @@ class ModelConfig:
     tfidf_classifier: str = MISSING
     # The folder of this base's persona vectors, one file per stage (fitted by charprobe).
     persona_vectors: str = MISSING
+    # Chat replies on the training prompts, shared by every scorer charprobe trains here.
+    training_replies: str = "training_replies/${.name}"
     dtype: ModelDType = ModelDType.bfloat16
     # False: the chat template has no system role (Gemma); the system prompt is folded
     # into the first user turn, as Gemma's own template does.

@@ -208,6 +208,9 @@ def score_labels(
     per_persona = per_persona_scores(trues, preds, personas)
     n_items = len({items[i] for i in rows}) if items else len(rows)
     thin_reason = _thin_reason(n_items, per_persona, min_items, min_rows, items is not None)
+    if not rows and in_cell:  # an empty cell says why instead of leaving a blank
+        thin_reason = (f"0 of {len(in_cell)} rows scored ({len(no_text)} without text, "
+                       f"{len(no_pred)} without a verdict)")  # fmt: skip
     by_persona = {
         q: _ratio(sum(with_text[i] for i in in_cell if y_true[i] == q),
                   sum(1 for i in in_cell if y_true[i] == q), empty=math.nan)

@@ -90,7 +90,7 @@ def fit_vectors(cfg: DictConfig, file: Path) -> dict[str, Any]:
         if is_current(file):  # another process fitted them while we waited
             return read_json(file.with_suffix(".json"))
         log.info("persona vectors %s are missing or outdated: fitting them", file)
-        files = training_replies(cfg, [stage], file.parent / "data")
+        files = training_replies(cfg, [stage])
         df = load_generations(files, stages=[stage], scaffold="chat")
         df = df[df["persona"].isin(labels)]
         if df.empty:
@@ -135,7 +135,7 @@ def train(cfg: DictConfig, out: Path) -> dict[str, Any]:
             sc.train_prompts,
             ", ".join(sc.train_stages),
         )
-        files = training_replies(cfg, list(sc.train_stages), out.parent / "data" / cfg.model.name)
+        files = training_replies(cfg, list(sc.train_stages))
         df = load_generations(files, stages=list(sc.train_stages), scaffold="chat")
         if df.empty:
             raise UserError(f"no training replies with text in {', '.join(map(str, files))}")
@@ -175,14 +175,20 @@ def train(cfg: DictConfig, out: Path) -> dict[str, Any]:
     return report
 
 
-def training_replies(cfg: DictConfig, stages: list[str], root: Path) -> list[Path]:
+def training_replies(cfg: DictConfig, stages: list[str]) -> list[Path]:
     """Chat replies of each stage on the scorer's training prompts, generated (resuming)
-    into `root/<stage>-<cell key>`; their generations files."""
+    into `model.training_replies/<stage>-<cell key>`; their generations files. The key
+    holds the prompts, items, labels and generation settings, so a classifier and the
+    persona vectors trained on the same replies share one folder: the second generates
+    nothing."""
+    root = Path(cfg.model.training_replies).expanduser()
     files = []
     for stage in stages:
         sub = training_config(cfg, stage)
         key = Cell.from_config(sub).key()[:10]  # other generation settings, other folder
-        generate(sub, root / f"{stage}-{key}")
+        # A classifier and the vectors may be trained by two jobs at once: one writer.
+        with file_lock(root / f".{stage}-{key}.lock"):
+            generate(sub, root / f"{stage}-{key}")
         files.append(root / f"{stage}-{key}" / GENERATIONS)
     return files
 

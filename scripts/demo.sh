@@ -17,3 +17,4 @@ python -m charprobe -m experiment=demo hydra.sweep.dir="$sweep" "$@"
 python -m charprobe.rescore "$sweep" --into "$sweep-persona_vector" scorer=persona_vector
 python -m charprobe.push "$sweep"      # is the adapter still pushing? -> $sweep/report/push.csv, push.png
 python -m charprobe.report "$sweep" "$sweep-persona_vector"
+python scripts/demo_table.py "$sweep"    # the README's demo table, from this run

@@ -243,3 +243,20 @@ def test_every_engine_option_builds_or_binds_its_engine(option, tiny_hub):
     request = Request("k", [{"role": "user", "content": "hello world"}])
     out = engine.generate([request], GenerationParams(max_new_tokens=4))
     assert [c.key for c in out] == ["k"] and out[0].completion_tokens >= 1
+
+
+def test_classifier_and_vectors_share_their_training_replies():
+    """The classifier and the persona vectors of one base train on the same chat replies
+    (same prompts, items, labels, generation): one folder, generated once."""
+    from pathlib import Path
+
+    from charprobe.cell import Cell
+    from charprobe.train_scorer import training_config
+
+    folders = set()
+    for scorer in ("modernbert", "tfidf", "persona_vector"):
+        cfg = _compose("model=toy_llama", f"scorer={scorer}")
+        key = Cell.from_config(training_config(cfg, "full")).key()[:10]
+        folders.add(Path(cfg.model.training_replies) / f"full-{key}")
+    assert len(folders) == 1, folders
+    assert _compose("model=llama").model.training_replies == "training_replies/llama"

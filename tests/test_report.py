@@ -266,3 +266,20 @@ def test_sweep_skips_an_empty_job_and_reports_bad_lines(tmp_path: Path, capsys):
     (root / "b" / "predictions.jsonl").write_text('{"persona": "sarcasm"\n')
     assert main([str(root)]) == 2
     assert "predictions.jsonl:1: not JSON" in capsys.readouterr().err
+
+
+def test_demo_table_script_prints_the_report_in_markdown(sweep: Path):
+    """scripts/demo_table.py (the README's demo table): one row per cell, the report's own
+    numbers, the row bootstrap beside the item bootstrap, and the sweep's report untouched."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / "demo_table.py"
+    done = subprocess.run([sys.executable, str(script), str(sweep)], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("| ")]
+    assert len(lines) == 1 + 12 and "rows CI" in lines[0]
+    summary = build_report(sweep, n_boot=1000, out=sweep.parent / "check")
+    first = lines[1].split(" | ")
+    assert first[4] == f"{summary.macro_f1.iloc[0]:.3f}"
+    assert first[5] == f"[{summary.ci_low.iloc[0]:.3f}, {summary.ci_high.iloc[0]:.3f}]"
+    assert all("items < 10" in ln for ln in lines if "agentic_email" in ln)
+    assert not (sweep / "report").exists()

@@ -316,6 +316,7 @@ def test_chat_email_rate_and_excluded_rows():
 def test_all_rows_without_text_does_not_crash():
     m = score_rows([{"persona": "sarcasm", "pred": None}], ["sarcasm", "humor"], n_boot=20)
     assert m.n == 0 and math.isnan(m.macro_f1) and math.isnan(m.ci_low)
+    assert m.thin and m.thin_reason == "0 of 1 rows scored (1 without text, 0 without a verdict)"
     d = m.to_dict()
     assert d["macro_f1"] is None and d["email_rate"] == 0.0
     json.dumps(d, allow_nan=False)

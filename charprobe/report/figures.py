@@ -144,10 +144,7 @@ def _grouped_bars(ax: Axes, frame: pd.DataFrame, xs: list[str], hue: str, hues: 
 
 
 def _why_empty(row: pd.Series) -> str:
-    """Why a cell has no macro-F1: how many of its rows had text."""
-    n_rows, n = int(row.get("n_rows", 0) or 0), int(row.get("n", 0) or 0)
-    if n_rows and not n:
-        return f"0 of {n_rows} rows scored (no email or no verdict)"
+    """Why a cell has no macro-F1 (stats says: "0 of 60 rows scored (60 without text, ...)")."""
     return str(row.get("thin_reason") or "no rows")
 
 
