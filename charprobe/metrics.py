@@ -58,8 +58,8 @@ class PersonaScore:
 
 
 # CellMetrics.to_dict's keys, in order (rates: NaN -> None), before the lists and per-persona.
-_COUNTS = ("n", "n_rows", "n_items", "n_dropped", "n_no_text", "n_no_prediction", "n_excluded")
-_RATES = (
+COUNTS = ("n", "n_rows", "n_items", "n_dropped", "n_no_text", "n_no_prediction", "n_excluded")
+RATES = (
     "email_rate",
     "macro_f1",
     "ci_low",
@@ -114,8 +114,8 @@ class CellMetrics:
 
     def to_dict(self, confusion: bool = True) -> dict[str, Any]:
         """JSON-ready dict (NaN -> None); per-persona F1 also flat as ``f1/<persona>``."""
-        out: dict[str, Any] = {k: getattr(self, k) for k in _COUNTS}
-        out.update({k: _json_float(getattr(self, k)) for k in _RATES})
+        out: dict[str, Any] = {k: getattr(self, k) for k in COUNTS}
+        out.update({k: _json_float(getattr(self, k)) for k in RATES})
         out.update({k: getattr(self, k) for k in _SETTINGS})
         out.update(personas=list(self.personas), no_text_reasons=dict(self.no_text_reasons))
         out["email_rate_by_persona"] = {

@@ -207,21 +207,7 @@ def test_cli_on_reference_file(tmp_path: Path, capsys):
         "--personas",
         "paper",
     ]
-    rc = main(
-        [
-            str(REFERENCE_CELLS),
-            "--true-col",
-            "trait_true",
-            "--pred-col",
-            "trait_pred",
-            "--group-by",
-            "base,stage",
-            "--personas",
-            "paper",
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    rc = main([*args, "--out", str(tmp_path)])
     assert rc == 0
     table = pd.read_csv(tmp_path / "summary.csv")
     assert len(table) == 9 and (table.cluster == "item").all()  # scenario_id found

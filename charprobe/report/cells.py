@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from charprobe.drop import CellRows
+from charprobe.metrics import COUNTS, RATES
 from charprobe.personas import LABELS, PAPER, UnknownPersonaError, validate
 from charprobe.records import PREDICTIONS, REPORT_DIR, JobFolder, discover, has_label, row_has_text
 from charprobe.resample import units_of
@@ -34,23 +35,10 @@ SCAFFOLD_ORDER = ("chat", "chat_email", "agentic_email")
 KNOWN_ORDER = {"stage": STAGE_ORDER, "scaffold": SCAFFOLD_ORDER}
 
 
+# summary.csv's cell columns: the counts, rates and flags of `metrics.CellMetrics`.
 SUMMARY_STATS = (
-    "n",
-    "n_rows",
-    "n_items",
-    "n_dropped",
-    "n_no_text",
-    "n_no_prediction",
-    "email_rate",
-    "macro_f1",
-    "ci_low",
-    "ci_high",
-    "macro_f1_strict",
-    "ci_strict_low",
-    "ci_strict_high",
-    "accuracy",
-    "chance",
-    "chance_q95",
+    *(k for k in COUNTS if k != "n_excluded"),
+    *RATES,
     "thin",
     "thin_reason",
     "cluster",
