@@ -78,15 +78,11 @@ def bootstrap_codes(t: np.ndarray, p: np.ndarray, k: int, n_boot: int, seed: int
         return np.full(max(n_boot, 0), np.nan)
     rng = np.random.default_rng(seed)
     codes = t * (k + 1) + p
-    width = k * (k + 1)
     chunk = max(1, min(n_boot, _BOOT_CHUNK_CELLS // n))
     out = np.empty(n_boot)
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
-        idx = rng.integers(0, n, size=(b, n))
-        flat = codes[idx] + (np.arange(b) * width)[:, None]
-        conf = np.bincount(flat.ravel(), minlength=b * width).reshape(b, k, k + 1)
-        out[start : start + b] = batch_macro_f1(conf)
+        out[start : start + b] = _tables_macro_f1(codes[rng.integers(0, n, size=(b, n))], k)
     return out
 
 
@@ -109,23 +105,30 @@ def permutation_macro_f1(
     if n == 0 or n_perm <= 0:
         return np.full(max(n_perm, 0), np.nan)
     rng = np.random.default_rng(seed)
-    width = k * (k + 1)
     chunk = max(1, min(n_perm, _BOOT_CHUNK_CELLS // n))
     out = np.empty(n_perm)
     for start in range(0, n_perm, chunk):
         b = min(chunk, n_perm - start)
         shuffled = rng.permuted(np.broadcast_to(p, (b, n)), axis=1)
-        flat = t[None, :] * (k + 1) + shuffled + (np.arange(b) * width)[:, None]
-        conf = np.bincount(flat.ravel(), minlength=b * width).reshape(b, k, k + 1)
-        out[start : start + b] = batch_macro_f1(conf)
+        out[start : start + b] = _tables_macro_f1(t[None, :] * (k + 1) + shuffled, k)
     return out
 
 
+def _tables_macro_f1(codes: np.ndarray, k: int) -> np.ndarray:
+    """Macro-F1 of each row of `codes` (resamples, rows of true * (k + 1) + pred): one
+    `bincount` counts every resample's table at once."""
+    b, width = len(codes), k * (k + 1)
+    flat = codes + (np.arange(b) * width)[:, None]
+    conf = np.bincount(flat.ravel(), minlength=b * width).reshape(b, k, k + 1)
+    return batch_macro_f1(conf)
+
+
 def percentile_ci(boot: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of bootstrap values (NaN resamples ignored)."""
+    """Percentile interval of bootstrap values (resamples with no value, NaN or an
+    infinite ratio, ignored)."""
     if not 0 < level < 1:
         raise ValueError(f"CI level must be in (0, 1), got {level}")
-    vals = boot[~np.isnan(boot)]
+    vals = boot[np.isfinite(boot)]
     if vals.size == 0:
         return math.nan, math.nan
     tail = 100 * (1 - level) / 2

@@ -222,7 +222,7 @@ class _Reference:
         values = who * np.array([float(r["p_true"]) for r in rows]).reshape(-1, 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             self.level = values.sum(0) / who.sum(0)  # (personas,), NaN: no reply
-            self.boot = _sums(d, values) / _sums(d, who)  # (resamples, personas)
+            self.boot = d.sums(values) / d.sums(who)  # (resamples, personas)
 
     def matched_level(self, weights: np.ndarray) -> float:
         """The reference level in the persona mix of `weights` (rollouts, personas)."""
@@ -243,7 +243,7 @@ def _drop_columns(
     counts = who * has[:, None]  # (rollouts, personas)
     sums = counts * np.where(has, level_of, 0.0)[:, None]
     point = _paired(ref.level, counts.sum(0), sums.sum(0))
-    boot = _paired(ref.boot, _sums(d, counts), _sums(d, sums))
+    boot = _paired(ref.boot, d.sums(counts), d.sums(sums))
     low, high = percentile_ci(boot, level) if boot.size else (math.nan, math.nan)
     return {name: point, f"{name}_ci_low": low, f"{name}_ci_high": high}
 
@@ -257,13 +257,6 @@ def _paired(ref: np.ndarray, counts: np.ndarray, sums: np.ndarray) -> Any:
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, num / np.maximum(den, 1e-300), np.nan)
     return float(out) if out.ndim == 0 else out
-
-
-def _sums(d: Draws, values: np.ndarray) -> np.ndarray:
-    """`Draws.sums` of (rows, personas), also for no rows (all zero)."""
-    if not len(values):
-        return np.zeros((len(d.weights), values.shape[1]))
-    return d.sums(values)
 
 
 def _onehot(index: Sequence[int], k: int) -> np.ndarray:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from charprobe.bootstrap import percentile_ci
 from charprobe.push_measure import POSITIONS, ROW, TRACED
 from charprobe.resample import Draws, joint_draws, units_of
 
@@ -33,15 +34,6 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
-    s = np.asarray(samples, dtype=float)
-    s = s[np.isfinite(s)]
-    if not s.size:
-        return math.nan, math.nan
-    a = (1 - level) / 2
-    return float(np.quantile(s, a)), float(np.quantile(s, 1 - a))
-
-
 def _sub(d: Draws, mask: np.ndarray) -> Draws:
     return Draws(d.weights, d.index[mask])
 
@@ -50,7 +42,7 @@ def _mean_ci(d: Draws, values: np.ndarray, level: float) -> tuple[float, float, 
     v = np.asarray(values, dtype=float)
     if not v.size:
         return math.nan, math.nan, math.nan
-    return (float(v.mean()), *_interval(d.means(v), level))
+    return (float(v.mean()), *percentile_ci(d.means(v), level))
 
 
 def _abs_random(d: Draws, rand: np.ndarray, level: float) -> tuple[float, float, float]:
@@ -61,7 +53,7 @@ def _abs_random(d: Draws, rand: np.ndarray, level: float) -> tuple[float, float,
     sums, counts = d.sums(rand), d.sums(np.ones(len(rand)))
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = np.abs(sums / counts[:, None]).mean(-1)
-    return (float(np.abs(rand.mean(0)).mean()), *_interval(boot, level))
+    return (float(np.abs(rand.mean(0)).mean()), *percentile_ci(boot, level))
 
 
 def pearson(d: Draws, x: np.ndarray, y: np.ndarray, level: float) -> tuple[float, float, float]:
@@ -77,7 +69,7 @@ def pearson(d: Draws, x: np.ndarray, y: np.ndarray, level: float) -> tuple[float
         cov = sxy / w - (sx / w) * (sy / w)
         vx, vy = sxx / w - (sx / w) ** 2, syy / w - (sy / w) ** 2
         boot = cov / np.sqrt(vx * vy)
-    return (float(np.corrcoef(x, y)[0, 1]), *_interval(boot, level))
+    return (float(np.corrcoef(x, y)[0, 1]), *percentile_ci(boot, level))
 
 
 def _stats(d: Draws, frame: pd.DataFrame, rand: np.ndarray, pos: int, level: float) -> dict:
@@ -186,7 +178,7 @@ def _model_stage(frame, rand, cell, draws, where, level) -> list[dict]:
             with np.errstate(invalid="ignore", divide="ignore"):
                 boot = num[1] / den[1]
                 point = num[0] / den[0] if den[0] != 0 else math.nan
-            lo, hi = _interval(boot, level)
+            lo, hi = percentile_ci(boot, level)
             row.update(retention=point, retention_low=lo, retention_high=hi)
     return rows_out
 

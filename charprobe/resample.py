@@ -77,7 +77,7 @@ class Draws:
     def sums(self, values: np.ndarray) -> np.ndarray:
         """Resampled sums over rows of `values` (rows, ...) -> (resamples, ...)."""
         values = np.asarray(values, dtype=float)
-        flat = values.reshape(len(values), -1)
+        flat = values.reshape(len(values), int(np.prod(values.shape[1:])))  # also 0 rows
         per_unit = np.zeros((self.n_units, flat.shape[1]))
         np.add.at(per_unit, self.index, flat)
         return (self.weights @ per_unit).reshape((len(self.weights), *values.shape[1:]))

@@ -193,24 +193,25 @@ def score_labels(
     rows = [i for i in in_cell if has_label(y_pred[i]) or no_email == "error"]
     trues = [str(y_true[i]) for i in rows]
     preds = [_label(y_pred[i]) for i in rows]
-    t, p = encode(trues, preds, personas)
+    strict_trues = [str(y_true[i]) for i in in_cell]
+    strict_preds = [_label(y_pred[i]) for i in in_cell]
     k = len(personas)
-    row_units = units_of([items[i] for i in rows] if items else [None] * len(rows),
-                         cluster if items else "row")  # fmt: skip
-    ci_low, ci_high = _interval(t, p, k, row_units, n_boot, seed, level, items is None)
-    strict_t, strict_p = encode([str(y_true[i]) for i in in_cell],
-                                [_label(y_pred[i]) for i in in_cell], personas)  # fmt: skip
-    strict_units = units_of([items[i] for i in in_cell] if items else [None] * len(in_cell),
-                            cluster if items else "row")  # fmt: skip
-    s_low, s_high = _interval(strict_t, strict_p, k, strict_units, n_boot, seed, level,
-                              items is None)  # fmt: skip
+
+    def units(idx: list[int]) -> list[str]:
+        return units_of([items[i] for i in idx] if items else [None] * len(idx),
+                        cluster if items else "row")  # fmt: skip
+
+    t, p = encode(trues, preds, personas)
+    ci_low, ci_high = _interval(t, p, k, units(rows), n_boot, seed, level)
+    st, sp = encode(strict_trues, strict_preds, personas)
+    s_low, s_high = _interval(st, sp, k, units(in_cell), n_boot, seed, level)
     null = permutation_macro_f1(t, p, k, n_perm, seed)
     per_persona = per_persona_scores(trues, preds, personas)
     n_items = len({items[i] for i in rows}) if items else len(rows)
-    thin_reason = _thin_reason(n_items, per_persona, min_items, min_rows, items is not None)
-    if not rows and in_cell:  # an empty cell says why instead of leaving a blank
-        thin_reason = (f"0 of {len(in_cell)} rows scored ({len(no_text)} without text, "
-                       f"{len(no_pred)} without a verdict)")  # fmt: skip
+    thin_reason = _thin_reason(
+        n_items, per_persona, min_items, min_rows, items is not None,
+        empty=(len(in_cell), len(no_text), len(no_pred)),
+    )  # fmt: skip
     by_persona = {
         q: _ratio(sum(with_text[i] for i in in_cell if y_true[i] == q),
                   sum(1 for i in in_cell if y_true[i] == q), empty=math.nan)
@@ -238,9 +239,7 @@ def score_labels(
         n_rows=len(in_cell),
         n_items=n_items,
         n_no_prediction=len(no_pred),
-        macro_f1_strict=macro_f1(
-            [str(y_true[i]) for i in in_cell], [_label(y_pred[i]) for i in in_cell], personas
-        ),  # fmt: skip
+        macro_f1_strict=macro_f1(strict_trues, strict_preds, personas),
         ci_strict_low=s_low,
         ci_strict_high=s_high,
         chance_q95=float(np.nanpercentile(null, 95)) if np.isfinite(null).any() else math.nan,
@@ -256,28 +255,30 @@ def _label(pred: str | None) -> str:
 
 
 def _interval(
-    t: np.ndarray,
-    p: np.ndarray,
-    k: int,
-    units: list[str],
-    n_boot: int,
-    seed: int,
-    level: float,
-    rows_only: bool,
+    t: np.ndarray, p: np.ndarray, k: int, units: list[str], n_boot: int, seed: int, level: float
 ) -> tuple[float, float]:
-    """The percentile interval of macro-F1: the row bootstrap where rows are the units
-    (byte for byte the reference study's procedure), else the cluster bootstrap."""
-    if rows_only or len(set(units)) == len(units) and all(u.startswith("\0") for u in units):
+    """The percentile interval of macro-F1: the row bootstrap where every row is its own
+    unit (byte for byte the reference study's procedure), else the cluster bootstrap."""
+    if all(u.startswith("\0") for u in units):  # `units_of`'s rows standing alone
         return percentile_ci(bootstrap_codes(t, p, k, n_boot, seed), level)
     return percentile_ci(cluster_boot_codes(t, p, k, draws(units, n_boot, seed)), level)
 
 
 def _thin_reason(
-    n_items: int, per: Mapping[str, PersonaScore], min_items: int, min_rows: int, items: bool
+    n_items: int,
+    per: Mapping[str, PersonaScore],
+    min_items: int,
+    min_rows: int,
+    items: bool,
+    empty: tuple[int, int, int],
 ) -> str:
-    """Why a cell is too thin to read ("" when it is not)."""
+    """Why a cell is too thin to read ("" when it is not). `empty`: the cell's rows, rows
+    without text and rows without a verdict, to say why nothing was scored."""
     if not sum(s.support for s in per.values()):
-        return "no row scored"
+        n_rows, no_text, no_pred = empty
+        if not n_rows:
+            return "no row scored"
+        return f"0 of {n_rows} rows scored ({no_text} without text, {no_pred} without a verdict)"
     reasons = []
     if n_items < min_items:
         reasons.append(f"{n_items} {'items' if items else 'rows'} < {min_items}")
@@ -285,21 +286,6 @@ def _thin_reason(
     if low:
         reasons.append(f"rows per persona < {min_rows} ({', '.join(low)})")
     return "; ".join(reasons)
-
-
-def scored_labels(
-    y_true: Sequence[str],
-    y_pred: Sequence[str | None],
-    personas: Sequence[str],
-    no_email: NoEmail = "drop",
-) -> tuple[list[str], list[str]]:
-    """The (true, pred) pairs a cell's F1 is computed on: rows of the evaluated personas;
-    a row without a label is left out (drop) or kept as the label "<none>" (error)."""
-    keep = set(personas)
-    rows = [(str(t), p) for t, p in zip(y_true, y_pred, strict=True) if t in keep]
-    if no_email != "error":
-        rows = [(t, p) for t, p in rows if has_label(p)]
-    return [t for t, _ in rows], [_label(p) for _, p in rows]
 
 
 def score_rows(
