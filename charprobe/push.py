@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from charprobe.config import PersonaVectorScorerConfig
 from charprobe.errors import UserError
 from charprobe.push_measure import job_targets, measure, records
 from charprobe.records import REPORT_DIR, JobFolder
@@ -47,7 +48,6 @@ from charprobe.store import atomic_path, write_rows
 
 log = logging.getLogger("charprobe.push")
 PUSH_CSV, PUSH_PNG, PUSH_ROWS = "push.csv", "push.png", "push_rows.jsonl"
-PV_TARGET = "charprobe.scorers.persona_vector.PersonaVectorScorer"
 
 
 def _config(job: Path, overrides: Sequence[str]) -> Any:
@@ -60,7 +60,7 @@ def _config(job: Path, overrides: Sequence[str]) -> Any:
     except Exception as err:  # noqa: BLE001 - Hydra's composition errors, as one line
         raise UserError(f"{job}: cannot compose its config with {list(overrides)}: "
                         f"{' '.join(str(err).split())[:300]}") from None  # fmt: skip
-    if str(cfg.scorer._target_) != PV_TARGET:
+    if str(cfg.scorer._target_) != PersonaVectorScorerConfig._target_:
         raise UserError("push reads the persona vectors: leave scorer=... out of the overrides")
     return cfg
 
@@ -68,12 +68,11 @@ def _config(job: Path, overrides: Sequence[str]) -> Any:
 def _vectors(cfg: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The stage's text-only persona vectors, fitted first when missing or outdated."""
     from charprobe.scorers.base import check_labels
-    from charprobe.scorers.persona_vector import is_current, load_vectors, vectors_file
-    from charprobe.train_scorer import fit_vectors
+    from charprobe.scorers.persona_vector import load_vectors, vectors_file
+    from charprobe.train_scorer import train_if_missing
 
+    train_if_missing(cfg)  # the scorer's own rule: fit when missing and train_if_missing
     file = vectors_file(cfg.scorer.path, cfg.stage.name)
-    if not is_current(file) and cfg.scorer.train_if_missing:
-        fit_vectors(cfg, file)
     tensors, meta = load_vectors(file)
     check_labels(list(cfg.scorer.labels), meta["labels"], str(file))
     return tensors, meta
