@@ -24,6 +24,14 @@ from charprobe.choices import (  # noqa: F401 - the config's vocabulary, importe
     NoEmail,
     Pick,
 )
+from charprobe.config_engine import (  # noqa: F401 - the engine group's schemas, re-exported
+    EngineConfig,
+    HFEngineConfig,
+    PlantedEngineConfig,
+    PlantedRates,
+    ScriptedEngineConfig,
+    VLLMEngineConfig,
+)
 from charprobe.personas import LABELS
 
 # The config tree sits beside the package in the checkout (an editable install).
@@ -129,59 +137,6 @@ class GenerationConfig:
     samples: int = 1
     seed: int = 0
     batch_size: int = 32
-
-
-@dataclass
-class EngineConfig:
-    """What every engine option has; `conf/engine/<name>.yaml` picks one and its schema."""
-
-    # The engine's class (or factory), called with (model, stage, personas, **options).
-    _target_: str = MISSING
-    name: str = MISSING
-    # False: the engine loads no weights (scripted), so the inputs check skips them.
-    loads_weights: bool = True
-
-
-@dataclass
-class HFEngineConfig(EngineConfig):
-    _target_: str = "charprobe.engine.hf.HFEngine"
-    name: str = "hf"
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    # auto: the model's dtype on a GPU, float32 on the CPU (bf16 matmuls crawl there).
-    dtype: EngineDType = EngineDType.auto
-
-
-@dataclass
-class VLLMEngineConfig(EngineConfig):
-    _target_: str = "charprobe.engine.vllm.VLLMEngine"
-    name: str = "vllm"
-    # auto: the model's dtype on a GPU, float32 on the CPU.
-    dtype: EngineDType = EngineDType.auto
-    gpu_memory_utilization: float = 0.9
-    # None: the model's own context length.
-    max_model_len: int | None = None
-    tensor_parallel_size: int = 1
-    # True: no CUDA graphs (starts faster, decodes slower).
-    enforce_eager: bool = False
-    # None: the largest LoRA rank among the stage's adapters, rounded up to one vLLM
-    # supports. A base first loaded for the base stage is rebuilt when a later stage needs a
-    # higher rank; set it (the study's adapters: 64) to load each base once.
-    max_lora_rank: int | None = None
-    # None: vLLM's default. Sequences decoded together at most.
-    max_num_seqs: int | None = None
-    # The KV cache's size in bytes (None: from gpu_memory_utilization on a GPU; 1 GiB on
-    # the CPU unless VLLM_CPU_KVCACHE_SPACE is set).
-    kv_cache_memory_bytes: int | None = None
-
-
-@dataclass
-class ScriptedEngineConfig(EngineConfig):
-    _target_: str = "charprobe.engine.scripted.scripted_engine"
-    name: str = "scripted"
-    loads_weights: bool = False
-    # Dotted path of a function (request, turn) -> reply text.
-    reply: str = "charprobe.engine.scripted.echo"
-    max_words: int | None = None
 
 
 @dataclass
@@ -369,7 +324,7 @@ def keys_of(full_key: str) -> list[str] | None:
 
 # Every option's schema, by group: `<name>_schema` in that group of the ConfigStore.
 SCHEMAS: dict[str, tuple[type, ...]] = {
-    "engine": (HFEngineConfig, VLLMEngineConfig, ScriptedEngineConfig),
+    "engine": (HFEngineConfig, VLLMEngineConfig, ScriptedEngineConfig, PlantedEngineConfig),
     "scaffold": (ChatScaffoldConfig, ChatEmailScaffoldConfig, AgenticEmailScaffoldConfig),
     "scorer": (
         ModernBertScorerConfig,

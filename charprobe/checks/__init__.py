@@ -41,6 +41,7 @@ def check_inputs(cfg: DictConfig) -> None:
     check_numbers(cfg)
     personas = check_personas(cfg)
     check_scaffold(cfg)
+    check_planted(cfg)
     if cfg.engine.loads_weights:
         check_model(cfg, personas)
     check_scorer(cfg)
@@ -262,6 +263,24 @@ def check_engine(cfg: DictConfig) -> None:
         "must be at least 1 GPU",
         "e.g. engine.tensor_parallel_size=1",
     )
+
+
+def check_planted(cfg: DictConfig) -> None:
+    """The planted world is a model and an engine at once: neither goes without the other."""
+    from charprobe.config import PlantedEngineConfig
+
+    planted_model = str(cfg.model.path).startswith("planted:")
+    planted_engine = cfg.engine._target_ == PlantedEngineConfig._target_
+    if planted_model and not planted_engine:
+        raise UserError(
+            f"model=planted is written by the planted engine only, not engine={cfg.engine.name}; "
+            "add engine=planted (or planted_null, planted_genre)"
+        )
+    if planted_engine and not planted_model:
+        raise UserError(
+            f"engine={cfg.engine.name} writes the planted world's texts, whose identity is the "
+            f"model's: use model=planted (not model={cfg.model.name})"
+        )
 
 
 def check_model(cfg: DictConfig, personas: list[str]) -> None:

@@ -10,12 +10,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from charprobe.engine.batching import StepBatcher
 from charprobe.engine.types import Completion, GenerationParams, Request
 
+
+@dataclass(frozen=True)
+class Reply:
+    """A scripted turn with what the script knows about it (`Completion.info`)."""
+
+    text: str
+    info: dict[str, Any]
+
+
 # A reply function sees the request and how many turns this key has had (0-based).
-ReplyFn = Callable[[Request, int], str]
+ReplyFn = Callable[[Request, int], "str | Reply"]
 
 
 class ScriptExhausted(RuntimeError):
@@ -58,7 +68,7 @@ class ScriptedEngine:
         self.turns: dict[str, int] = defaultdict(int)
         self._batcher = StepBatcher(self.generate)
 
-    def _reply(self, request: Request, turn: int) -> str:
+    def _reply(self, request: Request, turn: int) -> str | Reply:
         if callable(self.script):
             return self.script(request, turn)
         if isinstance(self.script, Mapping):
@@ -89,12 +99,13 @@ class ScriptedEngine:
         for request in requests:
             turn = self.turns[request.key]
             self.turns[request.key] += 1
-            text = self._reply(request, turn)
+            reply = self._reply(request, turn)
+            text, info = (reply.text, reply.info) if isinstance(reply, Reply) else (reply, None)
             finish = "stop"
             if self.max_words is not None and len(text.split()) > self.max_words:
                 text, finish = " ".join(text.split()[: self.max_words]), "length"
             prompt = sum(len(m["content"].split()) for m in request.messages)
-            out.append(Completion(request.key, text, prompt, len(text.split()), finish))
+            out.append(Completion(request.key, text, prompt, len(text.split()), finish, info))
             if on_complete is not None:
                 on_complete(out[-1])
         return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
 
@@ -50,6 +50,10 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: Literal["stop", "length"]
+    # What an engine knows about the turn beyond its text (the planted world: which kind of
+    # turn it wrote and whether it carried the persona). Scaffolds keep it in the row's
+    # `turn_info`, which no scorer ever reads; real engines leave it None.
+    info: dict[str, Any] | None = None
 
 
 class Engine(Protocol):

@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Literal
 from tqdm.auto import tqdm
 
 from charprobe.engine.types import Completion, Engine, GenerationParams, Message, Request
-from charprobe.scaffolds.base import Emit, Item, Result, Scaffold, Unit
+from charprobe.scaffolds.base import Emit, Item, Result, Scaffold, Unit, turn_info
 from charprobe.scaffolds.protocol import format_error, format_tool_output, parse_turn
 from charprobe.scaffolds.scenarios import Scenario, load_scenarios
 from charprobe.scaffolds.stubs import ToolStubs
@@ -92,6 +92,7 @@ class Rollout:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str = "stop"
+    completions: list[Completion] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -109,6 +110,7 @@ class Rollout:
         self.prompt_tokens += completion.prompt_tokens
         self.completion_tokens += completion.completion_tokens
         self.finish_reason = completion.finish_reason
+        self.completions.append(completion)
         self.messages.append({"role": "assistant", "content": text})
         turn = parse_turn(text)
         for note in turn.notes:
@@ -189,6 +191,7 @@ class Rollout:
                 "tool_calls": self.tool_calls,
                 "malformed_turns": self.malformed_turns,
                 "max_steps": self.max_steps,
+                **turn_info(self.completions),
             },
         )
 

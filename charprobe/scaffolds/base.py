@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from charprobe.engine.types import Engine, GenerationParams
+from charprobe.engine.types import Completion, Engine, GenerationParams
 from charprobe.records import Result
 
 
@@ -36,6 +36,19 @@ class Unit:
 
 
 Emit = Callable[[Unit, Result], None]
+
+# The row field that keeps what the engine knew about each assistant turn
+# (`Completion.info`, one entry per turn in order, with its step). Rows of engines that
+# know nothing beyond the text (every real one) have no such field.
+TURN_INFO = "turn_info"
+
+
+def turn_info(completions: Sequence[Completion]) -> dict[str, Any]:
+    """`{TURN_INFO: [...]}` for the `extra` of a result whose assistant turns were
+    `completions` (in order), or {} when the engine gave no info."""
+    if all(c.info is None for c in completions):
+        return {}
+    return {TURN_INFO: [{"step": i, **(c.info or {})} for i, c in enumerate(completions, 1)]}
 
 
 class Scaffold(ABC):

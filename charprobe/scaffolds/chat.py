@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from charprobe.engine.types import Completion, Engine, GenerationParams, Request
-from charprobe.scaffolds.base import Emit, Item, Result, Scaffold, Unit
+from charprobe.scaffolds.base import Emit, Item, Result, Scaffold, Unit, turn_info
 from charprobe.scaffolds.prompts import load_prompts, load_suffix
 
 
@@ -43,7 +43,7 @@ class ChatScaffold(Scaffold):
         firsts: dict[str, Completion] = {}
         if self.turns == 2:
             # The base's opening reply depends only on (item, sample): generate it once.
-            opening = {f"{u.item.id}:{u.sample}:opening": u for u in units}
+            opening = {self._opening(u): u for u in units}
             reqs = [
                 Request(k, [{"role": "user", "content": u.item.data}], None)
                 for k, u in opening.items()
@@ -65,15 +65,20 @@ class ChatScaffold(Scaffold):
                     prompt_tokens=c.prompt_tokens,
                     completion_tokens=c.completion_tokens,
                     finish_reason=c.finish_reason,
+                    extra=turn_info([*([firsts[self._opening(u)]] if self.turns == 2 else []), c]),
                 ),
             )
 
         engine.generate(requests, params, on_complete=done)
 
+    @staticmethod
+    def _opening(u: Unit) -> str:
+        return f"{u.item.id}:{u.sample}:opening"
+
     def _messages(self, u: Unit, firsts: dict[str, Completion]) -> list[dict]:
         msgs = [{"role": "user", "content": u.item.data}]
         if self.turns == 2:
-            opening = firsts[f"{u.item.id}:{u.sample}:opening"].text
+            opening = firsts[self._opening(u)].text
             msgs += [
                 {"role": "assistant", "content": opening},
                 {"role": "user", "content": self.followup},

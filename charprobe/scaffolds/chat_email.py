@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from charprobe.engine.types import Engine, GenerationParams, Request
-from charprobe.scaffolds.base import Emit, Item, Result, Scaffold, Unit
+from charprobe.scaffolds.base import Emit, Item, Result, Scaffold, Unit, turn_info
 from charprobe.scaffolds.chat_email_source import load_chat_email_jsonl
 from charprobe.scaffolds.email_body import extract_email_body
 from charprobe.scaffolds.email_prompt import (
@@ -114,5 +114,6 @@ class ChatEmailScaffold(Scaffold):
                 completion_tokens=completion.completion_tokens,
                 finish_reason=completion.finish_reason,
                 scenario_id=unit.item.data.scenario_id,
+                extra=turn_info([completion]),
             )
             emit(unit, result)
