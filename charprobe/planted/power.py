@@ -99,6 +99,7 @@ def power_table(
                     pairs=[PAIR],
                     fade=False,
                     cells=False,
+                    test=True,
                 )
                 hits += got.drops[PAIR].p_value < alpha
                 bar.update(1)

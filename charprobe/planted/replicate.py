@@ -150,9 +150,12 @@ def measure(
     min_rollouts: int = 10,
     fade: bool = True,
     cells: bool = True,
+    test: bool = False,
 ) -> Measured:
     """What the report says of a replicate: each cell, the drops, the fade verdict (the
-    cells and the fade can be left out where only drops are wanted)."""
+    cells and the fade can be left out where only drops are wanted). `test`: the drops'
+    one-sided bootstrap p-values too (`settings.n_boot_p` resamples; the power table's
+    test), else only their intervals."""
     s = replace(settings or Settings(), n_perm=0)
     scored = {sc: score_rows(rows, personas, s) for sc, rows in rep.rows.items()} if cells else {}
 
@@ -166,7 +169,7 @@ def measure(
 
     drops = {
         (a, b): macro_f1_drop(
-            cell_rows(a), cell_rows(b), personas, names=(a, b), settings=s, test=False
+            cell_rows(a), cell_rows(b), personas, names=(a, b), settings=s, test=test
         )
         for a, b in pairs
         if a in rep.rows and b in rep.rows
