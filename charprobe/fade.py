@@ -20,9 +20,11 @@ rollouts of one scenario go together, chat replies by their prompts, and chat_em
 shares scenario ids with the rollouts, is drawn jointly with them; percentile intervals
 at `level`.
 
-**Three values.** A phase *has faded* when the interval of its drop lies above 0, *has not
-faded* when its upper end is below `margin` (a drop smaller than that is no fade worth
-the name), and is *inconclusive* otherwise. The verdict (on the comparison with chat):
+**Three values.** `margin` (`trace.margin`, 0.1 of P(true persona)) is the smallest drop
+worth calling a fade. A phase *has faded* when the interval of its drop lies at or above
+`margin`, *has not faded* when it lies below `margin` (a drop that is surely smaller,
+however surely above 0, is no fade worth the name), and is *inconclusive* when the
+interval holds `margin`. The verdict (on the comparison with chat):
 
 - "too few rollouts (n)": fewer than `min_rollouts` rollouts sent an email;
 - "no reference": the stage has no chat cell;
@@ -111,7 +113,9 @@ def state(low: float, high: float, n: int, margin: float = MARGIN) -> str | None
     """faded / not faded / inconclusive from a drop's interval (None: no such phase)."""
     if not n:
         return None
-    if low > _TOL:
+    # The minimum effect decides both ways: an interval inside (0, margin) is a small
+    # drop, "not faded", never "faded" (a large sample makes any drop significant).
+    if low >= margin - _TOL:
         return FADED
     if high < margin:
         return NOT_FADED

@@ -18,6 +18,7 @@ from charprobe.fade import (
     fade,
     phase_of,
     rollout_phases,
+    state,
     verdict,
 )
 from charprobe.records import Generation, Result
@@ -111,6 +112,19 @@ def test_two_rollouts_with_an_undecided_interval_are_inconclusive() -> None:
     assert got["drop_email_ci_low"] <= 0 < 0.1 < got["drop_email_ci_high"]
     assert got["state_email"] == INCONCLUSIVE and got["verdict"] == "inconclusive"
     assert fade(two, CHAT, **FAST)["verdict"] == "too few rollouts (2)"
+
+
+def test_a_drop_surely_above_0_but_below_the_margin_is_not_a_fade() -> None:
+    # A planted email drop of 0.05 (half the margin), measured on 200 rollouts with a
+    # little noise: its interval lies inside (0, margin), so the old rule (faded when the
+    # interval is above 0) called it "faded"; a small drop is "not faded".
+    rng = np.random.default_rng(3)
+    emails = list(0.85 + rng.normal(0, 0.02, 200))
+    got = fade(_rollouts(0.9, emails, 0.9, n=200), CHAT, **FAST)
+    assert 0 < got["drop_email_ci_low"] <= got["drop_email_ci_high"] < 0.1, got
+    assert got["state_email"] == NOT_FADED and got["verdict"] == "no fade"
+    # At the margin itself it is a fade; an interval holding the margin is undecided.
+    assert state(0.1, 0.3, 10) == FADED and state(0.05, 0.15, 10) == INCONCLUSIVE
 
 
 def test_a_persona_mix_alone_makes_no_fade() -> None:
