@@ -70,8 +70,11 @@ RATES = (
     "accuracy",
     "chance",
     "chance_q95",
+    "chance_strict",
+    "chance_strict_q95",
 )
-_SETTINGS = ("level", "n_boot", "seed", "no_email", "cluster", "thin", "thin_reason")
+_SETTINGS = ("level", "n_boot", "seed", "no_email", "cluster", "thin", "thin_reason",
+             "thin_strict", "thin_strict_reason")  # fmt: skip
 
 
 @dataclass
@@ -106,6 +109,12 @@ class CellMetrics:
     cluster: str = "row"
     thin: bool = False
     thin_reason: str = ""
+    # The strict rule has every row asked for, so its own flag and chance: a cell thin
+    # in survivors (one persona sent no email) can be read, and tested, under it.
+    thin_strict: bool = False
+    thin_strict_reason: str = ""
+    chance_strict: float = math.nan
+    chance_strict_q95: float = math.nan
     email_rate_by_persona: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -27,10 +27,12 @@ The rules (design brief, "Scoring and statistics"; the reference study's
   persona set and the rows stay those that were asked for (survivors only is how a
   protocol-breaking adapter would look persona-free).
 - `chance` is the mean macro-F1 with the predictions shuffled across the cell's rows
-  (`bootstrap.permutation_macro_f1`), `chance_q95` its 95th percentile.
+  (`bootstrap.permutation_macro_f1`), `chance_q95` its 95th percentile; `chance_strict`
+  and `chance_strict_q95` the same over every row asked for (no text: "<none>").
 - A cell is `thin` when its scored rows cover fewer than `min_items` items, or an
   evaluated persona has fewer than `min_rows` scored rows: its number is shown, flagged,
-  and not tested.
+  and not tested. `thin_strict` asks the same of every row asked for, scored or not, so
+  a cell of few survivors still has a strict number to read and test.
 
 The point estimates are scikit-learn's: `precision_recall_fscore_support`, `f1_score` (with
 ``labels=personas``, which counts a prediction outside them as above) and `confusion_matrix`.
@@ -206,11 +208,18 @@ def score_labels(
     st, sp = encode(strict_trues, strict_preds, personas)
     s_low, s_high = _interval(st, sp, k, units(in_cell), n_boot, seed, level)
     null = permutation_macro_f1(t, p, k, n_perm, seed)
+    strict_null = permutation_macro_f1(st, sp, k, n_perm, seed)
     per_persona = per_persona_scores(trues, preds, personas)
     n_items = len({items[i] for i in rows}) if items else len(rows)
     thin_reason = _thin_reason(
         n_items, per_persona, min_items, min_rows, items is not None,
         empty=(len(in_cell), len(no_text), len(no_pred)),
+    )  # fmt: skip
+    asked = Counter(strict_trues)
+    strict_reason = _thin_reason(
+        len({items[i] for i in in_cell}) if items else len(in_cell),
+        {q: PersonaScore(math.nan, math.nan, math.nan, asked[q], 0) for q in personas},
+        min_items, min_rows, items is not None, empty=(len(in_cell), 0, 0),
     )  # fmt: skip
     by_persona = {
         q: _ratio(sum(with_text[i] for i in in_cell if y_true[i] == q),
@@ -228,7 +237,7 @@ def score_labels(
         ci_low=ci_low,
         ci_high=ci_high,
         accuracy=_ratio(int((t == p).sum()), len(t), empty=math.nan),
-        chance=float(np.nanmean(null)) if np.isfinite(null).any() else math.nan,
+        chance=_mean(null),
         per_persona=per_persona,
         confusion=confusion_matrix(trues, preds, personas),
         no_email=no_email,
@@ -242,12 +251,24 @@ def score_labels(
         macro_f1_strict=macro_f1(strict_trues, strict_preds, personas),
         ci_strict_low=s_low,
         ci_strict_high=s_high,
-        chance_q95=float(np.nanpercentile(null, 95)) if np.isfinite(null).any() else math.nan,
+        chance_q95=_q95(null),
         cluster=cluster if items else "row",
         thin=bool(thin_reason),
         thin_reason=thin_reason,
+        thin_strict=bool(strict_reason),
+        thin_strict_reason=strict_reason,
+        chance_strict=_mean(strict_null),
+        chance_strict_q95=_q95(strict_null),
         email_rate_by_persona=by_persona,
     )
+
+
+def _mean(null: np.ndarray) -> float:
+    return float(np.nanmean(null)) if np.isfinite(null).any() else math.nan
+
+
+def _q95(null: np.ndarray) -> float:
+    return float(np.nanpercentile(null, 95)) if np.isfinite(null).any() else math.nan
 
 
 def _label(pred: str | None) -> str:

@@ -1,5 +1,5 @@
-"""Agreement between two scorers (kappa with "no label" as a category, and over the rows
-both labelled) and the judge's pick positions, on small inputs worked out by hand."""
+"""Agreement between two scorers (kappa over the rows with a text, "no label" a category,
+and over the rows both labelled) and the judge's pick positions, on small inputs worked out by hand."""
 
 from __future__ import annotations
 
@@ -31,9 +31,27 @@ def test_a_scorer_declining_rows_agrees_less_than_the_labelled_rows_say() -> Non
     assert got["kappa"] == pytest.approx(1 / 3) and got["n"] == 4
 
 
+def test_rows_without_a_text_are_no_agreement() -> None:
+    # 55 rollouts sent no email (nothing to read: "no label" on both sides by
+    # construction) and the two scorers disagree on each of the 5 emails. Counting the 55
+    # as agreement gave kappa 0.47; over the texts it is at most 0.
+    keys = [str(i) for i in range(60)]
+    texts = [False] * 55 + [True] * 5
+    a = [None] * 55 + ["x", "y", "x", "y", "x"]
+    b = [None] * 55 + ["y", "x", "y", "x", "y"]
+    got = agreement(keys, a, keys, b, texts, texts)
+    assert got["n"] == 5 and got["n_both"] == 5 and got["n_no_text"] == 55
+    assert got["kappa"] <= 0 and got["kappa"] == got["kappa_both"]
+    # Only rows without a text: nothing to agree on.
+    none = agreement(keys[:55], a[:55], keys[:55], b[:55], texts[:55], texts[:55])
+    assert none["n"] == 0 and math.isnan(none["kappa"]) and none["n_no_text"] == 55
+
+
 def test_one_category_everywhere_is_full_agreement_and_no_pairs_is_nan() -> None:
+    # Both scorers declined both texts: they agree (a text each gave no verdict on).
     got = agreement(["1", "2"], [None, float("nan")], ["1", "2"], ["", None])
-    assert got == {"kappa": 1.0, "kappa_both": got["kappa_both"], "n": 2, "n_both": 0}
+    assert got == {"kappa": 1.0, "kappa_both": got["kappa_both"], "n": 2, "n_both": 0,
+                   "n_no_text": 0}  # fmt: skip
     assert math.isnan(got["kappa_both"])
     assert agreement(["1", "2"], ["x", "x"], ["2", "1"], ["x", "x"])["kappa"] == 1.0
     none = agreement(["1", None], ["x", "y"], ["2", None], ["x", "y"])  # None keys never pair

@@ -94,6 +94,12 @@ def test_report_drops_are_the_cells_differences(sweep):  # noqa: F811
     assert thin.p_value[thin.thin].isna().all() and thin.p_value[~thin.thin].notna().all()
     chat_rows = summary[summary.scaffold == "chat"]
     assert chat_rows["drop_from_chat"].isna().all()  # nothing drops into chat
+    # Every p column carries its floor flag (at the floor a p is a bound, not a value).
+    p_cols = [c for c in summary.columns if c.endswith(("_p", "_p_holm"))]
+    assert len(p_cols) == 2 * 2 * 2  # (study, strict) x (p, Holm) x 2 sources
+    for col in p_cols:
+        assert col.removesuffix("_holm").removesuffix("_p") + "_p_at_floor" in summary, col
+    assert {"p_at_floor", "p_strict_at_floor"} <= set(drops.columns)
 
 
 def test_compare_two_sweeps_cell_by_cell(sweep, tmp_path: Path, capsys):  # noqa: F811
@@ -101,10 +107,43 @@ def test_compare_two_sweeps_cell_by_cell(sweep, tmp_path: Path, capsys):  # noqa
     assert len(same) == 12 and (same["drop"] == 0).all()
     # the very same rows on both sides: paired draws, so no spread at all
     assert (same["ci_low"] == 0).all() and (same["ci_high"] == 0).all()
-    assert (same["kappa"] == 1.0).all() and (same["n_paired"] == 36).all()
+    assert (same["kappa"] == 1.0).all()
     agentic = same[same.scaffold == "agentic_email"]
-    assert (agentic["n_both"] == 27).all()  # kappa counts rows without a label too
+    assert (same[same.scaffold != "agentic_email"]["n_paired"] == 36).all()
+    # kappa pairs the 27 rollouts with an email; the 9 without one are only counted
+    assert (agentic["n_paired"] == 27).all() and (agentic["n_both"] == 27).all()
+    assert (agentic["n_no_text"] == 9).all() and (same["n_no_text"].sum() == 9 * len(agentic))
     assert (tmp_path / "compare.csv").is_file()
     assert main([str(sweep), str(sweep), "--n-boot", "20", "--out", str(tmp_path)]) == 0
     assert "minus" in capsys.readouterr().out
     assert main([str(sweep), str(sweep), str(sweep)]) == 2
+
+
+def test_the_strict_drop_is_tested_where_only_survivors_are_thin():
+    """One persona sends no email: the study's drop has no p (thin cell), the strict drop
+    has one (every row asked for is there), and both p floors are kept."""
+    from charprobe.report.cells import Cell
+    from charprobe.report.drops import _drop_row
+    from charprobe.stats import score_labels
+
+    def cell(scaffold: str, no_text: str | None) -> tuple[Cell, object]:
+        c = Cell({"scaffold": scaffold}, P)
+        for i in range(30):
+            for p in P:
+                c.y_true.append(p)
+                c.y_pred.append(None if p == no_text else p)
+                c.item_ids.append(f"s{i}")
+                c.row_keys.append(f"{scaffold}{i}{p}")
+                c.reasons.append(None)
+                c.texts.append(p != no_text)
+        m = score_labels(c.y_true, c.y_pred, P, texts=c.texts, item_ids=c.item_ids,
+                         n_boot=200, n_perm=20)  # fmt: skip
+        return c, m
+
+    s = Settings(n_boot=200, n_boot_p=200)
+    row = _drop_row(cell("chat_email", None), cell("agentic_email", "remorse"),
+                    ("chat_email", "agentic_email"), s)  # fmt: skip
+    assert row["thin"] and not row["thin_strict"]
+    assert math.isnan(row["p_value"])
+    assert row["drop_strict"] == pytest.approx(1 / 3)
+    assert row["p_strict"] == 1 / 201 and row["p_strict_at_floor"]

@@ -385,3 +385,24 @@ def test_reference_study_macro_f1_reproduced():
         )
         assert m.macro_f1 == pytest.approx(sk)
     assert "misalignment" in LABELS and "misalignment" not in PAPER
+
+
+def test_survivors_thin_the_study_cell_but_not_the_strict_one():
+    # 30 items x 3 personas; "remorse" never sends an email. The survivors' cell is thin
+    # (remorse has 0 scored rows) and its drop untested; the strict cell has every row
+    # asked for, so it is read and tested under its own flag. Its chance is computed over
+    # those rows too: predictions "<none>" for a third of them, not the survivors' chance.
+    personas = ["sarcasm", "humor", "remorse"]
+    rows = [
+        {"persona": p, "item_id": f"s{i}", "pred": None if p == "remorse" else p,
+         "text": None if p == "remorse" else "t"}
+        for i in range(30) for p in personas
+    ]  # fmt: skip
+    m = score_rows(rows, personas, n_boot=50, n_perm=200)
+    assert m.thin and "remorse 0" in m.thin_reason
+    assert not m.thin_strict and m.thin_strict_reason == ""
+    assert m.macro_f1 == 1.0 and m.macro_f1_strict == pytest.approx(2 / 3)
+    assert m.chance_strict < m.chance_strict_q95 < m.chance < m.macro_f1_strict
+    few = score_rows(rows[:12], personas, n_boot=20, n_perm=20)  # 4 items
+    assert few.thin_strict and few.thin_strict_reason.startswith("4 items < 10")
+    assert set(m.to_dict()) >= {"thin_strict", "thin_strict_reason", "chance_strict"}

@@ -1,9 +1,12 @@
 """How far two scorers agree, and whether a judge favours a place in its option list.
 
-`agreement` pairs two scorers' labels of the same rows by key. Its main kappa counts "no
-label" as a category of its own: a judge that declines every hard row agrees less with a
-classifier that always answers, which a kappa over the rows both labelled would hide
-(that one is reported too, with its row count).
+`agreement` pairs two scorers' labels of the same rows by key, over the rows that have a
+text: a row with nothing to read (a rollout that sent no email) is no verdict of either
+scorer, and counting it as agreement would let a cell of survivors look agreed on. Its
+main kappa counts "no label" (a scorer that gave no verdict on a text) as a category of
+its own: a judge that declines every hard text agrees less with a classifier that always
+answers, which a kappa over the texts both labelled would hide (that one is reported too,
+with its row count).
 
 `position_table` reads the judge's `detail` (`order` shown, 1-based `position` picked; see
 `charprobe.scorers.judge`). The order is shuffled independently of the row's persona, so
@@ -52,22 +55,34 @@ def agreement(
     a_preds: Sequence[str | None],
     b_keys: Sequence[str | None],
     b_preds: Sequence[str | None],
+    a_texts: Sequence[bool] | None = None,
+    b_texts: Sequence[bool] | None = None,
 ) -> dict[str, float | int]:
     """Cohen's kappa between scorers A and B on the rows present in both (paired by key).
 
-    `kappa` and `n`: over every paired row, "no label" (None, NaN or "") its own category;
-    `kappa_both` and `n_both`: over the rows both labelled. Rows without a key cannot be
-    paired and are left out; a key seen twice on one side keeps its last label.
+    `a_texts`, `b_texts`: whether each row had a text (None: every row had one); a paired
+    row without a text on either side is left out and counted in `n_no_text`.
+    `kappa` and `n`: over every paired row with a text, "no label" (None, NaN or "") its
+    own category; `kappa_both` and `n_both`: over the rows both labelled. Rows without a
+    key cannot be paired and are left out; a key seen twice on one side keeps its last
+    label.
     """
-    b = {k: p for k, p in zip(b_keys, b_preds, strict=True) if k is not None}
-    a = {k: p for k, p in zip(a_keys, a_preds, strict=True) if k is not None}
-    pairs = [(_category(p), _category(b[k])) for k, p in a.items() if k in b]
+
+    def side(keys, preds, texts) -> dict[str, tuple[str | None, bool]]:
+        texts = [True] * len(keys) if texts is None else texts
+        rows = zip(keys, preds, texts, strict=True)
+        return {k: (p, bool(t)) for k, p, t in rows if k is not None}
+
+    a, b = side(a_keys, a_preds, a_texts), side(b_keys, b_preds, b_texts)
+    paired = [(a[k], b[k]) for k in a if k in b]
+    pairs = [(_category(x), _category(y)) for (x, tx), (y, ty) in paired if tx and ty]
     both = [(x, y) for x, y in pairs if NO_LABEL not in (x, y)]
     return {
         "kappa": _kappa([x for x, _ in pairs], [y for _, y in pairs]),
         "kappa_both": _kappa([x for x, _ in both], [y for _, y in both]),
         "n": len(pairs),
         "n_both": len(both),
+        "n_no_text": len(paired) - len(pairs),
     }
 
 

@@ -41,6 +41,8 @@ SUMMARY_STATS = (
     *RATES,
     "thin",
     "thin_reason",
+    "thin_strict",
+    "thin_strict_reason",
     "cluster",
 )
 # A predictions file's item column, when --item-col does not name one: the first present.
@@ -281,16 +283,21 @@ def format_table(table: pd.DataFrame, group_by: list[str], level: float = 0.95) 
     thin cell says so, and why."""
     view = table[[*group_by, "n", "n_items", "email_rate", "macro_f1"]].copy()
     view[f"{level:.0%} CI"] = _intervals(table["ci_low"], table["ci_high"])
+    view["chance (q95)"] = _chances(table["chance"], table["chance_q95"])
     view["strict"] = table["macro_f1_strict"]
     view["strict CI"] = _intervals(table["ci_strict_low"], table["ci_strict_high"])
-    view["chance (q95)"] = [
-        "-" if c != c else f"{c:.3f} ({q:.3f})"
-        for c, q in zip(table["chance"], table["chance_q95"], strict=True)
-    ]
-    view["thin"] = [f"thin: {r}" if t else "" for t, r in
-                    zip(table["thin"], table["thin_reason"], strict=True)]  # fmt: skip
+    view["strict chance (q95)"] = _chances(table["chance_strict"], table["chance_strict_q95"])
+    view["thin"] = [
+        "; ".join([f"thin: {r}"] * bool(t) + [f"strict thin: {rs}"] * bool(ts))
+        for t, r, ts, rs in zip(table["thin"], table["thin_reason"], table["thin_strict"],
+                                table["thin_strict_reason"], strict=True)
+    ]  # fmt: skip
     with pd.option_context("display.width", 250, "display.max_columns", None):
         return view.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="-")
+
+
+def _chances(means: Iterable[float], q95s: Iterable[float]) -> list[str]:
+    return ["-" if c != c else f"{c:.3f} ({q:.3f})" for c, q in zip(means, q95s, strict=True)]
 
 
 def _intervals(lows: Iterable[float], highs: Iterable[float]) -> list[str]:

@@ -35,26 +35,32 @@ DROP_COLUMNS = [
     "ci_strict_low",
     "ci_strict_high",
     "p_strict",
+    "p_strict_at_floor",
     "p_strict_holm",
     "n_source",
     "n_target",
     "thin",
+    "thin_strict",
     "cluster",
 ]
 # compare.csv also says how far two scorers agree on the same rows.
-AGREEMENT_COLUMNS = ["kappa", "kappa_both", "n_paired", "n_both"]
+AGREEMENT_COLUMNS = ["kappa", "kappa_both", "n_paired", "n_both", "n_no_text"]
 
 
 def _drop_row(
     a: tuple[Cell, CellMetrics], b: tuple[Cell, CellMetrics], names: tuple[str, str], s: Settings
 ) -> dict[str, Any]:
-    """Both drops (study and strict) of cell b from cell a; a thin cell is not tested."""
+    """Both drops (study and strict) of cell b from cell a. Each is tested unless a cell is
+    thin under its own rule: survivors gate the study's test, every row asked for the
+    strict one (a persona that sent no email leaves the strict cell whole)."""
     (ca, ma), (cb, mb) = a, b
     personas = [p for p in ca.personas if p in cb.personas]
-    thin = ma.thin or mb.thin
+    thin, thin_strict = ma.thin or mb.thin, ma.thin_strict or mb.thin_strict
     rows = (ca.rows(s.cluster), cb.rows(s.cluster))
     d = macro_f1_drop(*rows, personas, names=names, settings=s, test=not thin)
-    strict = macro_f1_drop(*rows, personas, names=names, settings=s, strict=True, test=not thin)
+    strict = macro_f1_drop(
+        *rows, personas, names=names, settings=s, strict=True, test=not thin_strict
+    )
     out = {k: v for k, v in d.to_json().items() if k in DROP_COLUMNS}
     out.update(
         f1_strict_source=strict.f1_source,
@@ -63,7 +69,9 @@ def _drop_row(
         ci_strict_low=strict.ci_low,
         ci_strict_high=strict.ci_high,
         p_strict=strict.p_value,
+        p_strict_at_floor=strict.p_at_floor,
         thin=thin,
+        thin_strict=thin_strict,
         cluster=s.cluster,
     )
     return out
@@ -102,8 +110,9 @@ def drop_table(
 
 def with_drops(table: pd.DataFrame, drops: pd.DataFrame, group_by: list[str]) -> pd.DataFrame:
     """The summary with, on each target scaffold's row, its drop from each source:
-    ``drop_from_<source>`` and its ``_ci_low``, ``_ci_high``, ``_p``, ``_p_holm``, and the
-    strict drop ``drop_strict_from_<source>``."""
+    ``drop_from_<source>`` and its ``_ci_low``, ``_ci_high``, ``_p``, ``_p_holm``,
+    ``_p_at_floor``, and the strict drop ``drop_strict_from_<source>`` with the same p
+    columns."""
     table = table.copy()
     others = [g for g in group_by if g != "scaffold"]
     for _, d in drops.iterrows():
@@ -117,10 +126,16 @@ def with_drops(table: pd.DataFrame, drops: pd.DataFrame, group_by: list[str]) ->
             (f"{base}_ci_high", "ci_high"),
             (f"{base}_p", "p_value"),
             (f"{base}_p_holm", "p_holm"),
+            # p and its Holm adjustment are bounds, not values, at the bootstrap's floor.
+            (f"{base}_p_at_floor", "p_at_floor"),
             (f"drop_strict_from_{d['source']}", "drop_strict"),
+            (f"drop_strict_from_{d['source']}_p", "p_strict"),
+            (f"drop_strict_from_{d['source']}_p_holm", "p_strict_holm"),
+            (f"drop_strict_from_{d['source']}_p_at_floor", "p_strict_at_floor"),
         ):
-            if col not in table:
-                table[col] = math.nan
+            if col not in table:  # a floor flag is a bool where there is a p, else empty
+                dtype = object if key.endswith("at_floor") else float
+                table[col] = pd.Series(math.nan, index=table.index, dtype=dtype)
             table.loc[at, col] = d[key]
     return table
 
@@ -143,9 +158,11 @@ def compare_table(
         key = tuple(cell.key[g] for g in group_by)
         if key in cells_b:
             b_cell = cells_b[key][0]
-            agree = agreement(cell.row_keys, cell.y_pred, b_cell.row_keys, b_cell.y_pred)
+            agree = agreement(cell.row_keys, cell.y_pred, b_cell.row_keys, b_cell.y_pred,
+                              cell.texts, b_cell.texts)  # fmt: skip
             agree = {"kappa": agree["kappa"], "kappa_both": agree["kappa_both"],
-                     "n_paired": agree["n"], "n_both": agree["n_both"]}  # fmt: skip
+                     "n_paired": agree["n"], "n_both": agree["n_both"],
+                     "n_no_text": agree["n_no_text"]}  # fmt: skip
             rows.append({**cell.key, **_drop_row((cell, m), cells_b[key], names, settings),
                          **agree})  # fmt: skip
     return pd.DataFrame.from_records(
@@ -171,6 +188,11 @@ def format_drops(drops: pd.DataFrame, level: float, keys: list[str] | None = Non
         for h, f in zip(drops["p_holm"], drops["p_at_floor"], strict=True)
     ]
     view["strict drop"] = drops["drop_strict"]
+    view["strict p"] = [
+        "thin" if t else p_text(p, f)
+        for p, f, t in zip(drops["p_strict"], drops["p_strict_at_floor"], drops["thin_strict"],
+                           strict=True)
+    ]  # fmt: skip
     if "kappa" in drops:
         view["kappa"] = drops["kappa"]
         view["n"] = drops["n_paired"]
