@@ -178,26 +178,26 @@ def format_drops(drops: pd.DataFrame, level: float, keys: list[str] | None = Non
         "-" if lo != lo else f"[{lo:.3f}, {hi:.3f}]"
         for lo, hi in zip(drops["ci_low"], drops["ci_high"], strict=True)
     ]
-    view["p"] = [
-        "thin" if t else p_text(p, f)
-        for p, f, t in zip(drops["p_value"], drops["p_at_floor"], drops["thin"], strict=True)
-    ]
+    view["p"] = _p_column(drops["p_value"], drops["p_at_floor"], drops["thin"])
     # Holm's adjustment of a p at its floor is itself only a bound.
     view["p (Holm)"] = [
         "-" if h != h else (f"< {h:.2g}" if f else p_text(h))
         for h, f in zip(drops["p_holm"], drops["p_at_floor"], strict=True)
     ]
     view["strict drop"] = drops["drop_strict"]
-    view["strict p"] = [
-        "thin" if t else p_text(p, f)
-        for p, f, t in zip(drops["p_strict"], drops["p_strict_at_floor"], drops["thin_strict"],
-                           strict=True)
-    ]  # fmt: skip
+    view["strict p"] = _p_column(
+        drops["p_strict"], drops["p_strict_at_floor"], drops["thin_strict"]
+    )
     if "kappa" in drops:
         view["kappa"] = drops["kappa"]
         view["n"] = drops["n_paired"]
     with pd.option_context("display.width", 200, "display.max_columns", None):
         return view.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="-")
+
+
+def _p_column(ps: pd.Series, floors: pd.Series, thins: pd.Series) -> list[str]:
+    """Each drop's p for people: "thin" where its rule's cell is too thin to test."""
+    return ["thin" if t else p_text(p, f) for p, f, t in zip(ps, floors, thins, strict=True)]
 
 
 def plot_drops(drops: pd.DataFrame, group_by: list[str], path: Path) -> None:
