@@ -306,6 +306,37 @@ def _adapters(dest: str, r: dict, fam: str, model, tok, seed: int) -> dict:
 # ----------------------------------------------------------------------------- orchestration
 
 
+def build_platform() -> dict[str, str]:
+    """What the world's bytes depend on besides the recipe: the libraries that train it and
+    the CPU that runs their kernels. The build is deterministic on one platform; another
+    CPU (its vector instructions pick other matmul kernels, which round differently) or
+    another torch gives other weights, and so other identities: a toy world is the same
+    world only where this matches."""
+    import hashlib
+    import platform
+
+    import tokenizers
+    import torch
+
+    cpu, flags = platform.processor() or platform.machine(), ""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        cpu = next((ln.split(":", 1)[1].strip() for ln in info.splitlines()
+                    if ln.startswith("model name")), cpu)  # fmt: skip
+        flags = next((ln.split(":", 1)[1] for ln in info.splitlines()
+                      if ln.startswith("flags")), "")  # fmt: skip
+    except OSError:
+        pass
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "tokenizers": tokenizers.__version__,
+        "machine": platform.machine(),
+        "cpu": cpu,
+        "cpu_flags": hashlib.sha256(" ".join(sorted(flags.split())).encode()).hexdigest()[:16],
+    }
+
+
 def build_world(dest: Path, recipe: dict | None = None, log: Log = _log, workers: int = 3) -> dict:
     """Build every artefact into `dest` (created if absent). Returns the manifest."""
     from charprobe.toy import corpus
@@ -346,6 +377,7 @@ def build_world(dest: Path, recipe: dict | None = None, log: Log = _log, workers
         "jobs": results,
         "build_s": round(time.time() - t0, 1),
         "cpu_count": os.cpu_count(),
+        "platform": build_platform(),
     }
     (dest / "WORLD.json").write_text(json.dumps(manifest, indent=2) + "\n")
     log(f"built in {manifest['build_s']:.0f}s")
