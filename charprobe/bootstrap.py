@@ -8,6 +8,11 @@ tests/test_stats.py):
   `stats.cluster=row`). One `bincount` over (resample, true, pred) codes per chunk.
 - `cluster_boot_codes`: units (items, families; `charprobe.resample`) drawn with
   replacement, each with all its rows: the resampled table is ``weights @ per-unit tables``.
+- `interval`: the interval from resampled values. ``t`` (the default) is the estimate
+  +- t(C - 1) times the bootstrap's spread widened by sqrt(C / (C - 1)), for C units; a
+  percentile interval (``percentile``, the reference study's) is too narrow with few
+  units, since the bootstrap's spread falls short of the estimator's by about
+  sqrt((C - 1) / C), and its tails are not t-shaped.
 - `permutation_macro_f1`: the predictions shuffled across the cell's rows, which keeps
   how often each label is true and how often it is predicted and breaks only their
   pairing. The mean of these macro-F1s is the cell's chance level; it is 1 / k only when
@@ -21,8 +26,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats as _st
 
-from charprobe.resample import Draws
+from charprobe.resample import METHODS, Draws, Method
 
 # Index draws are made in chunks of at most this many cells (rows x resamples), so memory
 # stays bounded on large cells. The chunking depends on n only: a seed gives one answer.
@@ -134,3 +140,62 @@ def percentile_ci(boot: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(vals, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def small_sample_se(parts: Sequence[tuple[np.ndarray, int]]) -> tuple[float, float]:
+    """Standard error and degrees of freedom of a sum of independent bootstrapped parts.
+
+    Each part is (resampled values, C units it resampled). A part's bootstrap variance is
+    widened by C / (C - 1) (the plug-in variance of a mean of C units is (C - 1) / C of the
+    unbiased one); parts add, with Welch-Satterthwaite degrees of freedom (one part: C - 1).
+    NaN where a part has fewer than 2 units or no finite value."""
+    var, den = 0.0, 0.0
+    for boot, c in parts:
+        vals = np.asarray(boot, dtype=float)
+        vals = vals[np.isfinite(vals)]
+        if c < 2 or vals.size < 2:
+            return math.nan, math.nan
+        v = float(vals.var(ddof=1)) * c / (c - 1)
+        var += v
+        den += v * v / (c - 1)
+    if var == 0.0:
+        return 0.0, float(min(c for _, c in parts) - 1)
+    return math.sqrt(var), var * var / den
+
+
+def interval(
+    boot: np.ndarray,
+    estimate: float,
+    n_units: int,
+    level: float = 0.95,
+    method: Method = "percentile",
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+    se_df: tuple[float, float] | None = None,
+) -> tuple[float, float]:
+    """The interval of a bootstrapped statistic: `method` ``t`` (estimate +- t quantile x
+    small-sample SE, inside `bounds`, so it always holds its estimate) or ``percentile``.
+    `se_df` gives SE and degrees of freedom where the resampled values are a combination
+    of independent parts (`small_sample_se`); else they come from `boot` and `n_units`."""
+    if method == "percentile":
+        return percentile_ci(boot, level)
+    if method != "t":
+        raise ValueError(f"interval method must be one of {', '.join(METHODS)}, got {method!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"CI level must be in (0, 1), got {level}")
+    se, df = se_df if se_df is not None else small_sample_se([(boot, n_units)])
+    if not (math.isfinite(se) and math.isfinite(estimate)):
+        return math.nan, math.nan
+    half = float(_st.t.ppf(1 - (1 - level) / 2, df)) * se if se > 0 else 0.0
+    return max(bounds[0], estimate - half), min(bounds[1], estimate + half)
+
+
+def t_p_greater(estimate: float, se: float, df: float, floor_n: int) -> tuple[float, bool]:
+    """One-sided p that the statistic is above 0 from its t ratio, and whether it is a
+    floor rather than a measured value. A t tail far out says more than resampling can
+    check, so p stops at the floor a percentile p of `floor_n` resamples would have,
+    1 / (floor_n + 1), and is marked there (also where the resamples have no spread)."""
+    if not (math.isfinite(estimate) and math.isfinite(se)):
+        return math.nan, False
+    floor = 1.0 / (floor_n + 1)
+    p = float(_st.t.sf(estimate / se, df)) if se > 0 else (0.0 if estimate > 0 else 1.0)
+    return (floor, True) if p <= floor else (p, False)

@@ -31,6 +31,14 @@ class Pick(Choice):
     all = "all"
 
 
+class Interval(Choice):
+    """How an interval is made from resampled values: t with a small-sample SE, or the
+    bootstrap's percentiles (the reference study's)."""
+
+    t = "t"
+    percentile = "percentile"
+
+
 class Cluster(Choice):
     """What an interval resamples: items (all their rows), scenario families, or rows."""
 

@@ -19,6 +19,7 @@ from charprobe.choices import (  # noqa: F401 - the config's vocabulary, importe
     Cluster,
     EngineDType,
     Family,
+    Interval,
     LoggerMode,
     ModelDType,
     NoEmail,
@@ -239,6 +240,7 @@ class StatsConfig:
     level: float = 0.95
     no_email: NoEmail = NoEmail.drop
     cluster: Cluster = Cluster.item  # what intervals resample: item | family | row
+    interval: Interval = Interval.percentile  # percentile | t (small-sample SE, t on C - 1 df)
     n_boot_p: int = 10000  # resamples for p-values (floor 1 / (n + 1))
     n_perm: int = 10000  # shuffles of the predictions for the chance level
     min_items: int = 10  # a cell with fewer items is thin

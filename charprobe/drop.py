@@ -6,11 +6,21 @@ For one base and stage, the drop from scaffold A (in distribution: chat) to scaf
 units are resampled with the same draws: chat_email and agentic_email ask about the same
 scenarios, and two scorers of one sweep (`report A B`) score the very same rows, so their
 difference stays paired; chat's prompts share nothing with the scenarios and are drawn
-independently. The interval is the percentile interval of `n_boot` resampled
-differences; the one-sided p-value for "B is recognised less than A" is the share of
-`n_boot_p` resampled differences at or below zero, (1 + #{d* <= 0}) / (1 + B) (Efron &
-Tibshirani 1993, An Introduction to the Bootstrap, ch. 16), with its floor marked
-(`resample.p_text` prints ``p < 1e-4``). The drop is computed under both no-email rules:
+independently.
+
+The interval (`stats.interval`) is ``percentile`` (the default for now) or ``t``. Under
+``t`` it is the drop +- the t quantile times the standard error of `n_boot` resampled
+differences, widened by C / (C - 1) in variance for C units (paired cells: one part over
+their shared units; cells apart: two parts, with Welch-Satterthwaite degrees of freedom,
+`bootstrap.small_sample_se`), and the one-sided p-value for "B is recognised less than
+A" is the t ratio's, from the same draws, so the p and the interval agree; it stops at
+the floor 1 / (`n_boot_p` + 1). Under ``percentile`` (the study's) the interval is the
+percentile interval of the differences and the p-value is the share of `n_boot_p`
+further resampled differences at or below zero, (1 + #{d* <= 0}) / (1 + B) (Efron &
+Tibshirani 1993, An Introduction to the Bootstrap, ch. 16). With few units percentile is
+too confident (simulated, 10 items: a null drop's 95% interval holds 0 89% of the time
+and p < 0.05 in 8% of null drops; t: 95% and 5%). A floor is marked (`resample.p_text`
+prints ``p < 1e-4``). The drop is computed under both no-email rules:
 the study's (rows without text left out) and strict (they count as wrong).
 """
 
@@ -23,7 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from charprobe.bootstrap import cluster_boot_codes, encode, percentile_ci
+from charprobe.bootstrap import (
+    cluster_boot_codes,
+    encode,
+    interval,
+    percentile_ci,
+    small_sample_se,
+    t_p_greater,
+)
 from charprobe.metrics import Settings
 from charprobe.records import has_label
 from charprobe.resample import joint_draws, p_greater
@@ -85,12 +102,29 @@ def macro_f1_drop(
     f_a, f_b = macro_f1(ta, pa, personas), macro_f1(tb, pb, personas)
     ca, cb = encode(ta, pa, personas), encode(tb, pb, personas)
 
-    def diffs(n: int, seed: int) -> np.ndarray:
+    def boots(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, bool]:
         da, db = joint_draws([ua, ub], n, seed)
-        return cluster_boot_codes(*ca, k, da) - cluster_boot_codes(*cb, k, db)
+        paired = da.weights is db.weights  # one draw over shared units, or two apart
+        return cluster_boot_codes(*ca, k, da), cluster_boot_codes(*cb, k, db), paired
 
-    low, high = percentile_ci(diffs(s.n_boot, s.seed), s.level) if s.n_boot > 0 else (math.nan,) * 2
-    p, floor = p_greater(diffs(s.n_boot_p, s.seed + 1)) if test else (math.nan, False)
+    low = high = p = math.nan
+    floor = False
+    if s.interval == "percentile":
+        if s.n_boot > 0:
+            a, b, _ = boots(s.n_boot, s.seed)
+            low, high = percentile_ci(a - b, s.level)
+        if test:
+            a, b, _ = boots(s.n_boot_p, s.seed + 1)
+            p, floor = p_greater(a - b)
+    elif s.n_boot > 0:
+        # t: the interval and the p-value come from one set of draws, so they agree.
+        a, b, paired = boots(s.n_boot, s.seed)
+        parts = [(a - b, len(set(ua) | set(ub)))] if paired else [
+            (a, len(set(ua))), (b, len(set(ub)))]  # fmt: skip
+        se_df = small_sample_se(parts)
+        low, high = interval(a - b, f_a - f_b, 0, s.level, "t", (-1.0, 1.0), se_df)
+        if test:
+            p, floor = t_p_greater(f_a - f_b, *se_df, s.n_boot_p)
     return Drop(
         source=names[0],
         target=names[1],

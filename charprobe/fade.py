@@ -17,8 +17,9 @@ same way. Rollouts whose persona has no reference row do not count in that drop.
 
 **Intervals** resample items (`charprobe.resample`; `cluster` item, family or row): all
 rollouts of one scenario go together, chat replies by their prompts, and chat_email, which
-shares scenario ids with the rollouts, is drawn jointly with them; percentile intervals
-at `level`.
+shares scenario ids with the rollouts, is drawn jointly with them; intervals at `level`
+by `interval` (``t``: the drop +- the t quantile times the bootstrap SE widened for few
+units, `bootstrap.interval`; or ``percentile``).
 
 **Three values.** `margin` (`trace.margin`, 0.1 of P(true persona)) is the smallest drop
 worth calling a fade. A phase *has faded* when the interval of its drop lies at or above
@@ -48,8 +49,8 @@ from typing import Any
 
 import numpy as np
 
-from charprobe.resample import Draws, joint_draws, units_of
-from charprobe.stats import percentile_ci
+from charprobe.bootstrap import interval as make_interval
+from charprobe.resample import Draws, Method, joint_draws, units_of
 
 PHASES = ("before", "email", "after")
 FADED, NOT_FADED, INCONCLUSIVE = "faded", "not faded", "inconclusive"
@@ -152,6 +153,7 @@ def fade(
     seed: int = 0,
     level: float = 0.95,
     cluster: str = "item",
+    interval: Method = "percentile",
     margin: float = MARGIN,
     min_rollouts: int = MIN_ROLLOUTS,
 ) -> dict[str, Any]:
@@ -174,7 +176,11 @@ def fade(
         units_of([r.get("item_id") for r in rows], cluster) for rows in (rollouts, chat, chat_email)
     ]
     d_roll, d_chat, d_ce = joint_draws(unit_sets, n_boot, seed)
-    refs = {"chat": _Reference(chat, col, d_chat), "chat_email": _Reference(chat_email, col, d_ce)}
+    refs = {
+        name: _Reference(rows, col, d, _n_units(unit_sets[0], units, d_roll.weights is d.weights))
+        for name, rows, units, d in (("chat", chat, unit_sets[1], d_chat),
+                                     ("chat_email", chat_email, unit_sets[2], d_ce))
+    }  # fmt: skip
 
     n = len(rollouts)
     out: dict[str, Any] = {
@@ -192,13 +198,19 @@ def fade(
 
     states: dict[str, str | None] = {}
     for j, p in enumerate(PHASES):
-        drop = _drop_columns(f"drop_{p}", refs["chat"], levels[:, j], who, d_roll, level)
+        drop = _drop_columns(f"drop_{p}", refs["chat"], levels[:, j], who, d_roll, level, interval)
         out.update(drop)
         low, high = drop[f"drop_{p}_ci_low"], drop[f"drop_{p}_ci_high"]
         states[p] = state(low, high, out[f"n_{p}"], margin)
         out[f"state_{p}"] = states[p] or ""
     ce = _drop_columns(
-        "drop_email_vs_chat_email", refs["chat_email"], levels[:, 1], who, d_roll, level
+        "drop_email_vs_chat_email",
+        refs["chat_email"],
+        levels[:, 1],
+        who,
+        d_roll,
+        level,
+        interval,
     )
     out.update(ce)
     ce_state = state(
@@ -219,8 +231,11 @@ def fade(
 class _Reference:
     """Per-persona mean P(true persona) of a reference cell, and its resampled values."""
 
-    def __init__(self, rows: Sequence[Mapping[str, Any]], col: Mapping[str, int], d: Draws):
+    def __init__(
+        self, rows: Sequence[Mapping[str, Any]], col: Mapping[str, int], d: Draws, n_units: int
+    ):
         self.n = len(rows)
+        self.n_units = n_units  # units behind a drop against this reference (`_n_units`)
         k = len(col)
         who = _onehot([col[str(r["persona"])] for r in rows], k)
         values = who * np.array([float(r["p_true"]) for r in rows]).reshape(-1, 1)
@@ -240,6 +255,7 @@ def _drop_columns(
     who: np.ndarray,
     d: Draws,
     level: float,
+    method: Method = "percentile",
 ) -> dict[str, float]:
     """`name`, its interval: mean over rollouts with a level of (own persona's reference
     level - the rollout's level), point and resampled."""
@@ -248,8 +264,20 @@ def _drop_columns(
     sums = counts * np.where(has, level_of, 0.0)[:, None]
     point = _paired(ref.level, counts.sum(0), sums.sum(0))
     boot = _paired(ref.boot, d.sums(counts), d.sums(sums))
-    low, high = percentile_ci(boot, level) if boot.size else (math.nan, math.nan)
+    low, high = (
+        make_interval(boot, point, ref.n_units, level, method, bounds=(-1.0, 1.0))
+        if boot.size else (math.nan, math.nan)
+    )  # fmt: skip
     return {name: point, f"{name}_ci_low": low, f"{name}_ci_high": high}
+
+
+def _n_units(rollouts: Sequence[str], reference: Sequence[str], joint: bool) -> int:
+    """How many units a drop of rollouts against a reference rests on, for the t interval's
+    small-sample correction: their shared units where they are drawn together, else the
+    fewer of the two (the scarcer side limits what the spread can know)."""
+    if joint:
+        return len(set(rollouts) | set(reference))
+    return min(len(set(rollouts)), len(set(reference)))
 
 
 def _paired(ref: np.ndarray, counts: np.ndarray, sums: np.ndarray) -> Any:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from charprobe.resample import Cluster
+from charprobe.resample import Cluster, Method
 
 NoEmail = Literal["drop", "error"]
 
@@ -27,6 +27,7 @@ class Settings:
     seed: int = 0
     level: float = 0.95
     cluster: Cluster = "item"  # resampling unit: item | family | row
+    interval: Method = "percentile"  # percentile | t (small-sample SE, t on C - 1 df)
     n_boot_p: int = 10000  # resamples for p-values (floor 1 / (n + 1))
     n_perm: int = 10000  # shuffles for the chance level
     min_items: int = 10  # a cell below this many items is thin
@@ -38,7 +39,7 @@ class Settings:
         names = {f.name for f in fields(cls)}
         get = cfg.get if hasattr(cfg, "get") else lambda k, d=None: getattr(cfg, k, d)
         values = {k: get(k) for k in names if get(k) is not None}
-        return cls(**{k: str(v) if k in ("no_email", "cluster") else v
+        return cls(**{k: str(v) if k in ("no_email", "cluster", "interval") else v
                       for k, v in values.items()})  # fmt: skip
 
 
@@ -73,7 +74,7 @@ RATES = (
     "chance_strict",
     "chance_strict_q95",
 )
-_SETTINGS = ("level", "n_boot", "seed", "no_email", "cluster", "thin", "thin_reason",
+_SETTINGS = ("level", "n_boot", "seed", "no_email", "cluster", "interval", "thin", "thin_reason",
              "thin_strict", "thin_strict_reason")  # fmt: skip
 
 
@@ -107,6 +108,7 @@ class CellMetrics:
     ci_strict_high: float = math.nan
     chance_q95: float = math.nan
     cluster: str = "row"
+    interval: str = "percentile"  # how ci_low / ci_high were made (`bootstrap.interval`)
     thin: bool = False
     thin_reason: str = ""
     # The strict rule has every row asked for, so its own flag and chance: a cell thin

@@ -37,6 +37,9 @@ import numpy as np
 
 Cluster = Literal["item", "family", "row"]
 CLUSTERS: tuple[str, ...] = ("item", "family", "row")
+# How an interval is made from resampled values (`bootstrap.interval`).
+Method = Literal["t", "percentile"]
+METHODS: tuple[str, ...] = ("t", "percentile")
 
 # Weights are drawn in chunks of at most this many (resamples x units), so memory stays
 # bounded; the chunking depends on the number of units only, so a seed gives one answer.

@@ -178,6 +178,7 @@ def measure(
     if fade and len(rep.turns):
         refs = [r for sc in ("chat", "chat_email") for r in rep.rows.get(sc, [])]
         table = fade_table(rep.turns, refs, n_boot=s.n_boot, seed=s.seed, level=s.level,
-                           cluster=s.cluster, margin=margin, min_rollouts=min_rollouts)  # fmt: skip
+                           cluster=s.cluster, interval=s.interval, margin=margin,
+                           min_rollouts=min_rollouts)  # fmt: skip
         got = table.iloc[0].to_dict() if len(table) else None
     return Measured(scored, drops, got)

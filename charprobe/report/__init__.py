@@ -262,12 +262,13 @@ def _write_trace(
         seed=s.seed,
         level=s.level,
         cluster=s.cluster,
+        interval=s.interval,
         margin=margin,
         min_rollouts=min_rollouts,
     )
     _write_csv(fades, out_dir / FADE_CSV)
     drawn = plot_trace(turns, out_dir / TRACE_PNG, min_rollouts, n_boot=s.n_boot, seed=s.seed,
-                       level=s.level, cluster=s.cluster)  # fmt: skip
+                       level=s.level, cluster=s.cluster, interval=s.interval)  # fmt: skip
     if drawn:
         figures["trace"] = out_dir / TRACE_PNG
     return fades

@@ -260,6 +260,7 @@ def score_cell(cell: Cell, s: Settings) -> CellMetrics:
         n_perm=s.n_perm,
         min_items=s.min_items,
         min_rows=s.min_rows,
+        interval=s.interval,
     )
 
 

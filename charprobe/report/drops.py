@@ -73,6 +73,7 @@ def _drop_row(
         thin=thin,
         thin_strict=thin_strict,
         cluster=s.cluster,
+        interval=s.interval,
     )
     return out
 

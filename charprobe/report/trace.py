@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from charprobe.bootstrap import interval as make_interval
 from charprobe.fade import MARGIN, MIN_ROLLOUTS, PHASES, fade, rollout_phases
 from charprobe.records import TRACE, discover
 from charprobe.report.cells import order_values
-from charprobe.resample import draws, units_of
-from charprobe.stats import percentile_ci
+from charprobe.resample import Method, draws, units_of
 
 TRACE_CSV = "trace.csv"
 FADE_CSV = "fade.csv"
@@ -96,6 +96,7 @@ def fade_table(
     seed: int = 0,
     level: float = 0.95,
     cluster: str = "item",
+    interval: Method = "percentile",
     margin: float = MARGIN,
     min_rollouts: int = MIN_ROLLOUTS,
 ) -> pd.DataFrame:
@@ -126,6 +127,7 @@ def fade_table(
             seed=seed,
             level=level,
             cluster=cluster,
+            interval=interval,
             margin=margin,
             min_rollouts=min_rollouts,
         )
@@ -140,6 +142,7 @@ def step_levels(
     seed: int = 0,
     level: float = 0.95,
     cluster: str = "item",
+    interval: Method = "percentile",
 ) -> pd.DataFrame:
     """Per (model, scaffold, stage, step): n (rollouts), the mean over rollouts of their
     mean P(true persona) at that step, and its item-clustered interval."""
@@ -148,13 +151,16 @@ def step_levels(
     )
     out = []
     for (model, scaffold, stage, step), r in per.reset_index().groupby([*KEYS, "step"]):
-        d = draws(units_of(r["item_id"].tolist(), cluster), n_boot, seed)
+        units = units_of(r["item_id"].tolist(), cluster)
+        mean = float(r["p_true"].mean())
         low, high = (
-            percentile_ci(d.means(r["p_true"].to_numpy()), level) if n_boot else (np.nan,) * 2
-        )
+            make_interval(draws(units, n_boot, seed).means(r["p_true"].to_numpy()), mean,
+                          len(set(units)), level, interval, bounds=(0.0, 1.0))
+            if n_boot else (np.nan,) * 2
+        )  # fmt: skip
         out.append(
             {"model": model, "scaffold": scaffold, "stage": stage, "step": step,
-             "n": len(r), "p_true": r["p_true"].mean(), "ci_low": low, "ci_high": high}
+             "n": len(r), "p_true": mean, "ci_low": low, "ci_high": high}
         )  # fmt: skip
     return pd.DataFrame(out)
 
@@ -168,6 +174,7 @@ def plot_trace(
     seed: int = 0,
     level: float = 0.95,
     cluster: str = "item",
+    interval: Method = "percentile",
 ) -> bool:
     """Draw trace.png; False (nothing drawn) when no scaffold has more than one step."""
     import matplotlib
@@ -183,7 +190,9 @@ def plot_trace(
     ]
     if not panels:
         return False
-    levels = step_levels(turns, n_boot=n_boot, seed=seed, level=level, cluster=cluster)
+    levels = step_levels(
+        turns, n_boot=n_boot, seed=seed, level=level, cluster=cluster, interval=interval
+    )
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
     for ax, (model, scaffold) in zip(axes[0], panels, strict=True):
         t = turns[(turns["model"] == model) & (turns["scaffold"] == scaffold)]
