@@ -8,11 +8,11 @@ tests/test_stats.py):
   `stats.cluster=row`). One `bincount` over (resample, true, pred) codes per chunk.
 - `cluster_boot_codes`: units (items, families; `charprobe.resample`) drawn with
   replacement, each with all its rows: the resampled table is ``weights @ per-unit tables``.
-- `interval`: the interval from resampled values. ``t`` (the default) is the estimate
+- `interval`: the interval from resampled values. ``t`` (`stats.interval=t`) is the estimate
   +- t(C - 1) times the bootstrap's spread widened by sqrt(C / (C - 1)), for C units; a
   percentile interval (``percentile``, the reference study's) is too narrow with few
   units, since the bootstrap's spread falls short of the estimator's by about
-  sqrt((C - 1) / C), and its tails are not t-shaped.
+  sqrt((C - 1) / C), and its tails are not t-shaped; it stays the default for now.
 - `permutation_macro_f1`: the predictions shuffled across the cell's rows, which keeps
   how often each label is true and how often it is predicted and breaks only their
   pairing. The mean of these macro-F1s is the cell's chance level; it is 1 / k only when
