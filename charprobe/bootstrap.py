@@ -12,7 +12,7 @@ tests/test_stats.py):
   +- t(C - 1) times the bootstrap's spread widened by sqrt(C / (C - 1)), for C units; a
   percentile interval (``percentile``, the reference study's) is too narrow with few
   units, since the bootstrap's spread falls short of the estimator's by about
-  sqrt((C - 1) / C), and its tails are not t-shaped; it stays the default for now.
+  sqrt((C - 1) / C), and its tails are not t-shaped. ``t`` is the default.
 - `permutation_macro_f1`: the predictions shuffled across the cell's rows, which keeps
   how often each label is true and how often it is predicted and breaks only their
   pairing. The mean of these macro-F1s is the cell's chance level; it is 1 / k only when
@@ -168,7 +168,7 @@ def interval(
     estimate: float,
     n_units: int,
     level: float = 0.95,
-    method: Method = "percentile",
+    method: Method = "t",
     bounds: tuple[float, float] = (-math.inf, math.inf),
     se_df: tuple[float, float] | None = None,
 ) -> tuple[float, float]:

@@ -240,7 +240,7 @@ class StatsConfig:
     level: float = 0.95
     no_email: NoEmail = NoEmail.drop
     cluster: Cluster = Cluster.item  # what intervals resample: item | family | row
-    interval: Interval = Interval.percentile  # percentile | t (small-sample SE, t on C - 1 df)
+    interval: Interval = Interval.t  # t (small-sample SE, t on C - 1 df) | percentile
     n_boot_p: int = 10000  # resamples for p-values (floor 1 / (n + 1))
     n_perm: int = 10000  # shuffles of the predictions for the chance level
     min_items: int = 10  # a cell with fewer items is thin

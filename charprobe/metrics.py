@@ -27,7 +27,7 @@ class Settings:
     seed: int = 0
     level: float = 0.95
     cluster: Cluster = "item"  # resampling unit: item | family | row
-    interval: Method = "percentile"  # percentile | t (small-sample SE, t on C - 1 df)
+    interval: Method = "t"  # t (small-sample SE, t on C - 1 df) | percentile
     n_boot_p: int = 10000  # resamples for p-values (floor 1 / (n + 1))
     n_perm: int = 10000  # shuffles for the chance level
     min_items: int = 10  # a cell below this many items is thin

@@ -21,12 +21,12 @@ The rules (design brief, "Scoring and statistics"; the reference study's
   (`stats.cluster=item`, `charprobe.resample`), or its scenario families, or its rows
   (`cluster=row`, the reference study's bootstrap); the skip rule applies within each
   resample, as it does for the point estimate. The interval (`stats.interval`,
-  `bootstrap.interval`) is ``percentile`` by default for now, or ``t``: the estimate +-
-  the t quantile on C - 1 degrees of freedom times the bootstrap SE widened by
-  sqrt(C / (C - 1)), for C units, inside [0, 1]. Percentiles of the bootstrap macro-F1s
+  `bootstrap.interval`) is ``t`` by default: the estimate +- the t quantile on C - 1
+  degrees of freedom times the bootstrap SE widened by sqrt(C / (C - 1)), for C units,
+  inside [0, 1]. Percentiles of the bootstrap macro-F1s
   (the study's) are too narrow with few units (95% intervals cover 0.89-0.91 at 10
   items) and can leave out their own estimate at chance, where the resampled macro-F1
-  sits below it.
+  sits below it; ``percentile`` keeps the study's interval.
 - Beside the study's macro-F1 (rows without text left out, `no_email=drop`) every cell
   has `macro_f1_strict`: a row without text, or without a verdict, is wrong, so the
   persona set and the rows stay those that were asked for (survivors only is how a
@@ -175,7 +175,7 @@ def score_labels(
     n_perm: int = 10000,
     min_items: int = 10,
     min_rows: int = 5,
-    interval: Method = "percentile",
+    interval: Method = "t",
 ) -> CellMetrics:
     """Score one cell from parallel true/pred label lists (pred None = no label).
 
@@ -295,7 +295,7 @@ def _interval(
     n_boot: int,
     seed: int,
     level: float,
-    method: Method = "percentile",
+    method: Method = "t",
 ) -> tuple[float, float]:
     """The interval of macro-F1 (`bootstrap.interval`, inside [0, 1]) from the row bootstrap
     where every row is its own unit (byte for byte the reference study's resamples), else

@@ -96,7 +96,7 @@ def fade_table(
     seed: int = 0,
     level: float = 0.95,
     cluster: str = "item",
-    interval: Method = "percentile",
+    interval: Method = "t",
     margin: float = MARGIN,
     min_rollouts: int = MIN_ROLLOUTS,
 ) -> pd.DataFrame:
@@ -142,7 +142,7 @@ def step_levels(
     seed: int = 0,
     level: float = 0.95,
     cluster: str = "item",
-    interval: Method = "percentile",
+    interval: Method = "t",
 ) -> pd.DataFrame:
     """Per (model, scaffold, stage, step): n (rollouts), the mean over rollouts of their
     mean P(true persona) at that step, and its item-clustered interval."""
@@ -174,7 +174,7 @@ def plot_trace(
     seed: int = 0,
     level: float = 0.95,
     cluster: str = "item",
-    interval: Method = "percentile",
+    interval: Method = "t",
 ) -> bool:
     """Draw trace.png; False (nothing drawn) when no scaffold has more than one step."""
     import matplotlib
