@@ -53,6 +53,23 @@ def test_same_items_are_drawn_together():
     assert apart.drop == 0 and apart.ci_low < 0 < apart.ci_high and 0.1 < apart.p_value < 0.9
 
 
+def test_a_persona_without_survivors_leaves_both_sides_of_the_drop():
+    """Issue 30 #7. Chat: sarcasm and humor right, remorse always misread (outside the
+    list), so chat's macro-F1 is 2/3. Agentic: the same rows right, but remorse sent no
+    email. Averaged over whoever survived, agentic reads 1.0 and the drop -1/3: a rise
+    made by the missing persona. Over the personas both cells have, the drop is 0; the
+    strict rule keeps remorse (its rows count as wrong) on both sides."""
+    true = [p for p in P for _ in range(12)]
+    units = [f"s{i % 12}" for i in range(len(true))]
+    chat = CellRows(true, [t if t != "remorse" else "misalignment" for t in true], units)
+    agentic = CellRows(true, [t if t != "remorse" else None for t in true], units)
+    s = Settings(n_boot=200, n_boot_p=200)
+    d = macro_f1_drop(chat, agentic, P, settings=s)
+    assert d.n_personas == 2 and d.drop == 0 and d.f1_source == d.f1_target == 1.0
+    strict = macro_f1_drop(chat, agentic, P, settings=s, strict=True)
+    assert strict.n_personas == 3 and strict.f1_source == strict.f1_target == pytest.approx(2 / 3)
+
+
 def test_rows_without_text_follow_no_email_and_strict():
     chat = _cell(20, 1, "c")
     agentic = CellRows(chat.y_true, [None if i % 2 else p for i, p in enumerate(chat.y_pred)],
@@ -87,6 +104,7 @@ def test_report_drops_are_the_cells_differences(sweep):  # noqa: F811
     assert ACCURACY["chat"] - ACCURACY["agentic_email"] > 0.5
     assert (far.ci_low > 0).all() and (far.p_value < 0.05).all(), far
     assert (drops.p_holm >= drops.p_value).all()
+    assert (drops.interval == "t").all() and (drops.n_personas == 3).all()
     # under the default min_items (10) the agentic cells are thin: their drops untested
     build_report(sweep, n_boot=N_BOOT)
     thin = pd.read_csv(out / "drops.csv")
@@ -117,6 +135,21 @@ def test_compare_two_sweeps_cell_by_cell(sweep, tmp_path: Path, capsys):  # noqa
     assert main([str(sweep), str(sweep), "--n-boot", "20", "--out", str(tmp_path)]) == 0
     assert "minus" in capsys.readouterr().out
     assert main([str(sweep), str(sweep), str(sweep)]) == 2
+
+
+def test_a_two_sided_p_does_not_depend_on_which_side_is_named_first():
+    """Issue 30 #14: `report A B` has no source side. One-sided, A - B and B - A give p
+    and 1 - p; two-sided, both give the same p, twice the smaller one-sided p."""
+    a, b = _cell(20, 1, "c"), _cell(20, 2, "s")
+    for interval in ("t", "percentile"):
+        s = Settings(n_boot=400, n_boot_p=400, interval=interval)
+        one = macro_f1_drop(a, b, P, settings=s).p_value
+        ab = macro_f1_drop(a, b, P, settings=s, two_sided=True)
+        ba = macro_f1_drop(b, a, P, settings=s, two_sided=True)
+        assert ab.p_value == pytest.approx(ba.p_value, abs=0.01), interval
+        assert ab.p_value == pytest.approx(min(1.0, 2 * one), abs=0.01), interval
+    near = macro_f1_drop(_cell(20, 2, "c"), _cell(20, 2, "z"), P, settings=s, two_sided=True)
+    assert 0.1 < near.p_value <= 1.0
 
 
 def test_the_strict_drop_is_tested_where_only_survivors_are_thin():

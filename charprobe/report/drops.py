@@ -39,16 +39,23 @@ DROP_COLUMNS = [
     "p_strict_holm",
     "n_source",
     "n_target",
+    "n_personas",
+    "n_personas_strict",
     "thin",
     "thin_strict",
     "cluster",
+    "interval",
 ]
 # compare.csv also says how far two scorers agree on the same rows.
 AGREEMENT_COLUMNS = ["kappa", "kappa_both", "n_paired", "n_both", "n_no_text"]
 
 
 def _drop_row(
-    a: tuple[Cell, CellMetrics], b: tuple[Cell, CellMetrics], names: tuple[str, str], s: Settings
+    a: tuple[Cell, CellMetrics],
+    b: tuple[Cell, CellMetrics],
+    names: tuple[str, str],
+    s: Settings,
+    two_sided: bool = False,
 ) -> dict[str, Any]:
     """Both drops (study and strict) of cell b from cell a. Each is tested unless a cell is
     thin under its own rule: survivors gate the study's test, every row asked for the
@@ -57,10 +64,10 @@ def _drop_row(
     personas = [p for p in ca.personas if p in cb.personas]
     thin, thin_strict = ma.thin or mb.thin, ma.thin_strict or mb.thin_strict
     rows = (ca.rows(s.cluster), cb.rows(s.cluster))
-    d = macro_f1_drop(*rows, personas, names=names, settings=s, test=not thin)
-    strict = macro_f1_drop(
-        *rows, personas, names=names, settings=s, strict=True, test=not thin_strict
-    )
+    d = macro_f1_drop(*rows, personas, names=names, settings=s, test=not thin,
+                      two_sided=two_sided)  # fmt: skip
+    strict = macro_f1_drop(*rows, personas, names=names, settings=s, strict=True,
+                           test=not thin_strict, two_sided=two_sided)  # fmt: skip
     out = {k: v for k, v in d.to_json().items() if k in DROP_COLUMNS}
     out.update(
         f1_strict_source=strict.f1_source,
@@ -70,6 +77,7 @@ def _drop_row(
         ci_strict_high=strict.ci_high,
         p_strict=strict.p_value,
         p_strict_at_floor=strict.p_at_floor,
+        n_personas_strict=strict.n_personas,
         thin=thin,
         thin_strict=thin_strict,
         cluster=s.cluster,
@@ -164,8 +172,9 @@ def compare_table(
             agree = {"kappa": agree["kappa"], "kappa_both": agree["kappa_both"],
                      "n_paired": agree["n"], "n_both": agree["n_both"],
                      "n_no_text": agree["n_no_text"]}  # fmt: skip
-            rows.append({**cell.key, **_drop_row((cell, m), cells_b[key], names, settings),
-                         **agree})  # fmt: skip
+            # Neither sweep is the source: "A and B differ", two-sided.
+            rows.append({**cell.key, **_drop_row((cell, m), cells_b[key], names, settings,
+                                                 two_sided=True), **agree})  # fmt: skip
     return pd.DataFrame.from_records(
         _with_holm(rows), columns=[*group_by, *DROP_COLUMNS, *AGREEMENT_COLUMNS]
     )
@@ -185,6 +194,7 @@ def format_drops(drops: pd.DataFrame, level: float, keys: list[str] | None = Non
         "-" if h != h else (f"< {h:.2g}" if f else p_text(h))
         for h, f in zip(drops["p_holm"], drops["p_at_floor"], strict=True)
     ]
+    view["personas"] = drops["n_personas"]  # both F1s average these (survivors in both)
     view["strict drop"] = drops["drop_strict"]
     view["strict p"] = _p_column(
         drops["p_strict"], drops["p_strict_at_floor"], drops["thin_strict"]
