@@ -14,11 +14,13 @@ replies (the stage's adapters' chat replies on the classifier's training prompts
 projection is standardised by its mean and spread over the training replies; the
 prediction is the argmax of the standardised projections, the probabilities a softmax
 over them (a ranking, not a calibrated probability). The layer is the decoder layer whose
-argmax rule, fitted on the training items, reaches the highest macro-F1 on held-out
-items (split by item: no held-out item is used in fitting; ties go to the larger mean
-standardised projection of held-out replies on their own persona's direction); the
-directions are then refitted there on every item. Every scored row keeps its raw and
-standardised projections (`detail`).
+argmax rule, fitted on the training items, reaches the highest macro-F1 on one half of
+the held-out items (split by item: no held-out item is used in fitting; ties go to the
+larger mean standardised projection of those replies on their own persona's direction);
+the reported `heldout_macro_f1` is the chosen layer's on the other half, items that
+played no part in choosing it (`selection_macro_f1`, the best layer on the items that
+chose it, is biased upwards). The directions are then refitted there on every item.
+Every scored row keeps its raw and standardised projections (`detail`).
 
 Because nothing about the writer enters, a text gets the same verdict whoever is said to
 have written it: rotate the rows' personas and the predictions stay, so macro-F1 falls to
@@ -44,10 +46,11 @@ import numpy as np
 
 from charprobe.scorers.base import Scorer, ScorerError, Scores, check_labels
 
+# 3: the layer chosen on half the held-out items, reported on the other half.
 # 2: texts read through the bare base with a fixed context; p minus the other personas.
 # (1 read each text inside its writer's adapter, p minus the base's replies: the
 # prediction carried the label.) A file of another version is refitted.
-VECTORS_VERSION = 2
+VECTORS_VERSION = 3
 READING = "bare base, fixed context; persona minus other personas"
 
 
@@ -113,16 +116,28 @@ def fit(
     labels = list(labels)
     writers = list(writers)
     train, held = split_by_item(list(items), heldout, seed)
+    # The held-out items in two halves, by item: one chooses the layer, the other says how
+    # well the chosen layer reads new items (the best of many layers on the items that
+    # chose it is biased upwards: on noise it is well above chance).
+    if len({items[i] for i in held}) >= 2:
+        a, b = split_by_item([items[i] for i in held], 0.5, seed)
+        select, check = [held[i] for i in a], [held[i] for i in b]
+    else:
+        select, check = held, []
     w_train = [writers[i] for i in train]
-    truth = [writers[i] for i in held]
+    truth = [writers[i] for i in select]
     f1s, margins = [float("nan")], [float("nan")]
     for layer in range(1, acts.shape[1]):
-        pred, z = argmax_rule(acts[train, layer], w_train, acts[held, layer], labels)
+        pred, z = argmax_rule(acts[train, layer], w_train, acts[select, layer], labels)
         f1s.append(macro_f1(truth, pred, labels))
         own = [labels.index(t) for t in truth]
         margins.append(float(z[np.arange(len(own)), own].mean()) if own else float("nan"))
     keys = [(f, m) if f == f else (-1.0, -np.inf) for f, m in zip(f1s, margins, strict=True)]
     layer = max(range(1, acts.shape[1]), key=lambda i: keys[i])
+    heldout_f1 = float("nan")
+    if check:
+        pred, _ = argmax_rule(acts[train, layer], w_train, acts[check, layer], labels)
+        heldout_f1 = macro_f1([writers[i] for i in check], pred, labels)
     dirs = directions(acts[:, layer], writers, labels)
     mean, std = standardiser(acts[:, layer], dirs)
     report = {
@@ -130,11 +145,15 @@ def fit(
         "reading": READING,
         "layer": layer,
         "n_layers": acts.shape[1],
-        "heldout_macro_f1": f1s[layer],
-        "heldout_macro_f1_by_layer": [None if f != f else round(f, 4) for f in f1s],
+        # On held-out items that did not choose the layer (NaN: too few items to split).
+        "heldout_macro_f1": heldout_f1,
+        "n_heldout": len(check),
+        "n_items_heldout": len({items[i] for i in check}),
+        # On the items that chose it: the best of all layers, so biased upwards.
+        "selection_macro_f1": f1s[layer],
+        "selection_macro_f1_by_layer": [None if f != f else round(f, 4) for f in f1s],
+        "n_selection": len(select),
         "n_texts": len(writers),
-        "n_heldout": len(held),
-        "n_items_heldout": len({items[i] for i in held}),
     }
     return {"directions": dirs, "mean": mean, "std": std}, report
 
