@@ -13,15 +13,16 @@ projected on the unit direction of the row's persona from the text-only persona 
 (`scorer=persona_vector`, fitted on first use like the scorer's): s = delta . v_p/|v_p|.
 
 `<sweep>/report/push.csv` (`charprobe.push_stats`): per (model, stage, scaffold) and per
-persona, s with item-clustered intervals beside its controls (the other personas'
-directions, random unit directions, |delta|), the retention R = s(agentic_email)/s(chat)
-and s(chat_email)/s(chat) with intervals (chat_email and agentic_email drawn jointly:
-they share scenario ids), traced turns by kind and step, and, across each cell's rows, the
-Pearson correlation of s at the last prompt token with the text scorer's P(true persona)
-(`link`: "holds" when its interval is above 0). `push.png` draws s per stage and scaffold
-with the controls; `push_rows.jsonl` holds every measured turn. The sweep-summary W&B run
-is logged again with the report (offline without credentials; a W&B failure costs one
-line, never the measurement).
+persona, s with item-clustered intervals beside its controls (`s_cross`: another persona's
+adapter on the same turn, projected on this persona's direction; random directions drawn
+from the activations' covariance; |delta|), the retention R = s(agentic_email)/s(chat) and
+s(chat_email)/s(chat) with intervals (chat_email and agentic_email drawn jointly: they
+share scenario ids), traced turns by kind and step, and, across each cell's rows within
+personas, the Pearson correlation of s at the last prompt token with the text scorer's
+P(true persona) (`link`: "holds" when its interval is above 0). `push.png` draws s per
+stage and scaffold with the controls; `push_rows.jsonl` holds every measured turn. The
+sweep-summary W&B run is logged again with the report (offline without credentials; a W&B
+failure costs one line, never the measurement).
 
 Overrides are composed onto each job's own config like `charprobe.rescore`'s
 (`scorer.path=DIR` for another vectors folder, `scorer.device=cpu`, `scorer.batch_size=4`).

@@ -1,9 +1,10 @@
 """report/push.png: s per stage and scaffold with item-clustered intervals, controls drawn.
 
 One panel per (position, model): the stages along x, one group of bars per scaffold; each
-group shows s on the row persona's own direction (solid, with its interval), the mean s on
-the other personas' directions (hatched) and the mean |s| on random unit directions
-(light). A number above each own-direction bar; R against chat under the email bars.
+group shows s on the row persona's own direction (solid, with its interval), the mean s of
+another persona's adapter on the same turn, on the row persona's direction (hatched),
+and the mean |s| on random directions shaped like the activations' spread (light).
+A number above each own-direction bar; R against chat under the email bars.
 """
 
 from __future__ import annotations
@@ -53,10 +54,10 @@ def draw_push(table: pd.DataFrame, path: Path) -> Path:
                 y = sub["s"].to_numpy(float)
                 ax.bar(x - width / 6, np.nan_to_num(y), width / 3, yerr=_err(sub, "s"),
                        capsize=2, color=COLORS.get(sc, "grey"), label=f"{sc}: own")  # fmt: skip
-                ax.bar(x + width / 6, np.nan_to_num(sub["s_other"].to_numpy(float)), width / 3,
-                       yerr=_err(sub, "s_other"), capsize=2, color="white",
+                ax.bar(x + width / 6, np.nan_to_num(sub["s_cross"].to_numpy(float)), width / 3,
+                       yerr=_err(sub, "s_cross"), capsize=2, color="white",
                        edgecolor=COLORS.get(sc, "grey"), hatch="///",
-                       label="other personas" if k == 0 else None)  # fmt: skip
+                       label="another adapter" if k == 0 else None)  # fmt: skip
                 ax.bar(x + width / 2.4, np.nan_to_num(sub["s_random_abs"].to_numpy(float)),
                        width / 8, color="#bbbbbb",
                        label="random |s|" if k == 0 else None)  # fmt: skip

@@ -14,10 +14,22 @@ any of the turn is written) and the mean over the turn's own tokens. Then
 
     s = delta . v_p / |v_p|
 
-with v_p the row persona's text-only persona vector (`charprobe.scorers.persona_vector`),
-and as controls the same projection on the other personas' unit directions (their mean),
-on `n_random` seeded random unit directions (their mean, and each one kept for the
-aggregate), and |delta|.
+with v_p the row persona's text-only persona vector (`charprobe.scorers.persona_vector`).
+The controls are ones that can fail:
+
+- `s_cross`: another persona's adapter (the next of the row's stage, in label order) on
+  the same context and tokens, its delta projected on *this* persona's direction. An
+  adapter that pushes only along what all adapters share gives s_cross about s; one that
+  pushes its own persona gives s above s_cross.
+- `s_random`: `n_random` seeded random directions drawn from the covariance of the base's
+  activations over the measured turns (a random mix of their centred activations, made
+  unit length), so a direction of large natural spread is as likely as in the data; each
+  one is kept for the aggregate. (Isotropic random directions read almost nothing in a
+  space where activations spread along few axes, so they cannot fail.)
+- |delta|.
+
+The mean projection on the *other* personas' directions is no control: with balanced
+training data the directions sum to zero, so it is about -s / (K - 1) by algebra.
 """
 
 from __future__ import annotations
@@ -63,7 +75,7 @@ class Measured:
     targets: list[Target]
     layer: int
     s_own: np.ndarray
-    s_other: np.ndarray
+    s_cross: np.ndarray  # another persona's adapter's delta on this persona's direction
     s_random: np.ndarray  # mean over the random directions
     random: np.ndarray  # (len, 2, n_random): every random direction's projection
     delta_norm: np.ndarray
@@ -149,6 +161,26 @@ def random_directions(n: int, hidden: int, seed: int) -> np.ndarray:
     return unit_directions(r)
 
 
+def covariance_directions(acts: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """`n` random unit directions distributed as the activations `acts` (rows, hidden)
+    spread: z^T (acts - mean) for standard normal z, i.e. N(0, their covariance), unit
+    length. Isotropic where the rows cannot give a covariance (fewer than 2)."""
+    acts = np.asarray(acts, dtype=np.float64)
+    if len(acts) < 2:
+        return random_directions(n, acts.shape[-1], seed)
+    z = np.random.default_rng([seed, len(acts)]).normal(size=(n, len(acts)))
+    return unit_directions(z @ (acts - acts.mean(0)))
+
+
+def cross_personas(personas: Sequence[str], labels: Sequence[str]) -> list[str | None]:
+    """For each row's persona, another persona whose adapter reads the same turn: the
+    next one present, in label order (None where only one persona is present)."""
+    present = [p for p in labels if p in set(personas)]
+    if len(present) < 2:
+        return [None] * len(personas)
+    return [present[(present.index(p) + 1) % len(present)] for p in personas]
+
+
 def measure(
     engine: Any,
     targets: list[Target],
@@ -178,23 +210,28 @@ def measure(
         spans.append([(len(ctx) - 1, len(ctx)), (len(ctx), len(ctx) + len(own))])
         kept.append(t)
     n = len(kept)
-    # Each sequence twice in one pass: the persona's adapter on, then off.
-    adapters = [t.persona for t in kept] + [None] * n
-    h = span_means(engine, ids + ids, spans + spans, [layer], adapters, batch_size,
-                   progress=n > batch_size)[:, :, 0]  # fmt: skip
-    delta = (h[:n] - h[n:]).astype(np.float64)  # (n, 2, hidden)
+    # Each sequence three times in one pass: the persona's adapter on, off, and another
+    # persona's adapter on (the cross control; the base again where there is none).
+    cross = cross_personas([t.persona for t in kept], labels)
+    adapters = [t.persona for t in kept] + [None] * n + cross
+    h = span_means(engine, ids * 3, spans * 3, [layer], adapters, batch_size,
+                   progress=n > batch_size)[:, :, 0].astype(np.float64)  # fmt: skip
+    base = h[n : 2 * n]
+    delta = h[:n] - base  # (n, 2, hidden)
+    delta_cross = h[2 * n :] - base
     units = unit_directions(np.asarray(dirs, dtype=np.float64))
-    proj = delta @ units.T  # (n, 2, labels)
     own = np.array([labels.index(t.persona) for t in kept], dtype=int)
-    others = np.ones((n, len(labels)), dtype=bool)
-    others[np.arange(n), own] = False
+    s_own = np.einsum("nph,nh->np", delta, units[own]) if n else np.zeros((0, 2))
+    s_cross = np.einsum("nph,nh->np", delta_cross, units[own]) if n else np.zeros((0, 2))
+    s_cross[[c is None for c in cross]] = np.nan
     hidden = delta.shape[-1] if n else units.shape[1]
-    rand = delta @ random_directions(n_random, hidden, seed).T  # (n, 2, n_random)
+    shaped = covariance_directions(base.reshape(-1, hidden), n_random, seed)
+    rand = delta @ shaped.T  # (n, 2, n_random)
     return Measured(
         targets=kept,
         layer=layer,
-        s_own=proj[np.arange(n), :, own] if n else np.zeros((0, 2)),
-        s_other=(proj * others[:, None, :]).sum(-1) / max(len(labels) - 1, 1),
+        s_own=s_own,
+        s_cross=s_cross,
         s_random=rand.mean(-1) if n_random else np.full((n, 2), np.nan),
         random=rand,
         delta_norm=np.linalg.norm(delta, axis=-1),
@@ -213,7 +250,7 @@ def records(m: Measured) -> list[dict[str, Any]]:
         }  # fmt: skip
         for j, pos in enumerate(POSITIONS):
             row[f"s_{pos}"] = float(m.s_own[i, j])
-            row[f"s_other_{pos}"] = float(m.s_other[i, j])
+            row[f"s_cross_{pos}"] = float(m.s_cross[i, j])
             row[f"s_random_{pos}"] = float(m.s_random[i, j])
             row[f"delta_norm_{pos}"] = float(m.delta_norm[i, j])
         out.append(row)

@@ -26,7 +26,7 @@ RETENTION_OF = ("chat_email", "agentic_email")  # s(scaffold) / s(chat)
 _UNIT_PREFIX = {"chat": "chat/"}
 COLUMNS = [
     "level", "model", "stage", "scaffold", "persona", "kind", "step", "position", "layer",
-    "n", "n_items", "s", "s_low", "s_high", "s_other", "s_other_low", "s_other_high",
+    "n", "n_items", "s", "s_low", "s_high", "s_cross", "s_cross_low", "s_cross_high",
     "s_random", "s_random_low", "s_random_high", "s_random_abs", "s_random_abs_low",
     "s_random_abs_high", "delta_norm", "delta_norm_low", "delta_norm_high",
     "retention", "retention_low", "retention_high",
@@ -75,7 +75,7 @@ def pearson(d: Draws, x: np.ndarray, y: np.ndarray, level: float) -> tuple[float
 def _stats(d: Draws, frame: pd.DataFrame, rand: np.ndarray, pos: int, level: float) -> dict:
     name = POSITIONS[pos]
     out = {"n": len(frame), "n_items": frame["item_id"].nunique()}
-    for col, key in (("s", "s"), ("s_other", "s_other"), ("s_random", "s_random"),
+    for col, key in (("s", "s"), ("s_cross", "s_cross"), ("s_random", "s_random"),
                      ("delta_norm", "delta_norm")):  # fmt: skip
         m, lo, hi = _mean_ci(d, frame[f"{key}_{name}"].to_numpy(float), level)
         out.update({col: m, f"{col}_low": lo, f"{col}_high": hi})
@@ -135,6 +135,20 @@ def _groups(frame: pd.DataFrame, rows: np.ndarray) -> list[tuple[str, dict, np.n
     return [g for g in out if len(g[2])]
 
 
+def _within_persona(part: pd.DataFrame, x: str, y: str) -> tuple[np.ndarray, np.ndarray]:
+    """x and y less their persona's means (over rows with both): the link is read within
+    personas. Pooled, personas that differ in both mean s and mean P(true persona) make a
+    correlation no turn shows (the centring uses the cell's means, not each resample's)."""
+    xs, ys = part[x].to_numpy(float), part[y].to_numpy(float)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    who = part["persona"].to_numpy()
+    xc, yc = np.full(len(xs), np.nan), np.full(len(ys), np.nan)
+    for p in set(who[ok]):
+        m = ok & (who == p)
+        xc[m], yc[m] = xs[m] - xs[m].mean(), ys[m] - ys[m].mean()
+    return xc, yc
+
+
 def _link(lo: float, hi: float) -> str:
     """Whether s goes with P(true persona): its interval above 0, below 0, or across it."""
     return "holds" if lo > 0 else "reversed" if hi < 0 else "not shown"
@@ -164,8 +178,8 @@ def _model_stage(frame, rand, cell, draws, where, level) -> list[dict]:
                         sub_d.means(vals),
                     )
                 if level_name == "cell":
-                    r, lo, hi = pearson(sub_d, part[f"s_{name}"].to_numpy(float),
-                                        part["p_true"].to_numpy(float), level)  # fmt: skip
+                    x, y = _within_persona(part, f"s_{name}", "p_true")
+                    r, lo, hi = pearson(sub_d, x, y, level)
                     n_corr = int(part["p_true"].notna().sum())
                     link = "" if r != r else _link(lo, hi)
                     row.update(corr_p_true=r, corr_low=lo, corr_high=hi, corr_n=n_corr, link=link)
@@ -190,7 +204,7 @@ def describe(table: pd.DataFrame, personas: Sequence[str] | None = None) -> list
     for _, r in cells.iterrows():
         line = (
             f"{r['model']} {r['stage']} {r['scaffold']} [{r['position']}]: s {r['s']:.3g} "
-            f"[{r['s_low']:.3g}, {r['s_high']:.3g}], other personas {r['s_other']:.3g}, random "
+            f"[{r['s_low']:.3g}, {r['s_high']:.3g}], another adapter {r['s_cross']:.3g}, random "
             f"|s| {r['s_random_abs']:.3g}, |delta| {r['delta_norm']:.3g}, n {r['n']}"
         )
         if r["retention"] == r["retention"]:
