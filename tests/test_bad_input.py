@@ -172,6 +172,21 @@ CASES = [
         ],
     ),
     (
+        "train-prompts-shared",
+        lambda h, t: [
+            "scaffold=chat",
+            "scaffold.prompts=builtin_train",
+            "scorer=tfidf",
+            "scorer.path={tmp}/clf",
+        ],
+        [
+            "scaffold.prompts=builtin_train and scorer.train_prompts=builtin_train",
+            "share 60 prompt(s)",
+            "its own training prompts",
+            "point one of them at other prompts",
+        ],
+    ),
+    (
         "classifier-missing",
         lambda h, t: [
             "scorer=modernbert",

@@ -31,6 +31,8 @@ def check_scorer(cfg: DictConfig) -> None:
             f"scorer.labels={labels}: must list each label once; e.g. the default "
             "order of charprobe.personas.LABELS"
         )
+    if sc.get("train_if_missing") and sc.get("train_prompts"):
+        _check_prompts_apart(cfg)
     path = sc.path
     if not path:
         raise UserError(
@@ -137,6 +139,37 @@ def _check_tfidf(folder: Path, labels: list[str], key: str) -> None:
         check_labels(labels, saved, f"its {META_FILE}")
     except UserError as e:
         raise UserError(f"{key}: {e}") from None
+
+
+def _check_prompts_apart(cfg: DictConfig) -> None:
+    """A scorer charprobe trains on `scorer.train_prompts` must not then score replies to
+    the same prompts in the chat cell: its chat macro-F1 would be read on its own
+    training prompts (in-sample), and every drop from chat would be inflated."""
+    from charprobe.scaffolds import make_scaffold
+    from charprobe.scaffolds.chat import ChatScaffold
+    from charprobe.scaffolds.prompts import load_prompts
+
+    made = make_scaffold(cfg.scaffold)
+    if not isinstance(made, ChatScaffold):
+        return
+    sc = cfg.scorer
+
+    def texts(pairs: list[tuple[str, str]]) -> dict[str, str]:
+        return {" ".join(p.split()): p for _, p in pairs}
+
+    try:
+        asked = texts(load_prompts(made.source, made.limit, made.shuffle_seed))
+        train = texts(load_prompts(str(sc.train_prompts), sc.train_items, 0))
+    except UserError:
+        return  # each is checked, with its own message, where it is read
+    shared = [asked[t] for t in asked if t in train]
+    if shared:
+        example = shared[0] if len(shared[0]) <= 60 else shared[0][:57] + "..."
+        raise UserError(
+            f"scaffold.prompts={made.source} and scorer.train_prompts={sc.train_prompts} share "
+            f"{len(shared)} prompt(s) (e.g. {example!r}): the scorer would be read on replies "
+            "to its own training prompts; point one of them at other prompts"
+        )
 
 
 def _check_training(cfg: DictConfig) -> None:
