@@ -91,6 +91,9 @@ class PlantedEngineConfig(EngineConfig):
     rates: dict[str, PlantedRates] = field(default_factory=dict)
     # stage -> persona (or `default`) -> P(an agent sends no email).
     no_email: dict[str, Any] = field(default_factory=dict)
+    # How far a failure to send depends on the item (probit slope on its difficulty; 0:
+    # not at all). Non-zero, the emails that were sent come from a biased mix of items.
+    no_email_link: float = 0.0
     # kind -> template family: plain (every kind) | formal (an office-register email).
     genre: dict[str, str] = field(default_factory=dict)
     # Team-chat messages an agent posts before its email: [min, max].

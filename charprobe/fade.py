@@ -12,12 +12,17 @@ same base and stage's chat replies *of the rollout's own persona* minus the roll
 level in that phase; a phase's drop is the mean over the rollouts that have the phase.
 So a persona mix that differs between the rollouts that emailed and the chat cell cannot
 make a drop by itself. The email is a different genre from chat, so it is also compared
-with the same stage's ``chat_email`` cell (an email written without tools), paired the
-same way. Rollouts whose persona has no reference row do not count in that drop.
+with the same stage's ``chat_email`` cell (an email written without tools), paired on
+(persona, scenario): each rollout's email against the chat_email emails of its own persona
+and scenario, so the scenarios that happened to send an email cannot make a drop by their
+mix alone. Rollouts whose persona (or, against chat_email, persona and scenario) has no
+reference row do not count in that drop.
 
 **Intervals** resample items (`charprobe.resample`; `cluster` item, family or row): all
 rollouts of one scenario go together, chat replies by their prompts, and chat_email, which
-shares scenario ids with the rollouts, is drawn jointly with them; intervals at `level`
+shares scenario ids with the rollouts, is drawn jointly with them (under ``cluster=row``
+each cell's rows are units of their own, never drawn with another cell's); intervals at
+`level`
 by `interval` (``t``: the drop +- the t quantile times the bootstrap SE widened for few
 units, `bootstrap.interval`; or ``percentile``).
 
@@ -25,20 +30,27 @@ units, `bootstrap.interval`; or ``percentile``).
 worth calling a fade. A phase *has faded* when the interval of its drop lies at or above
 `margin`, *has not faded* when it lies below `margin` (a drop that is surely smaller,
 however surely above 0, is no fade worth the name), and is *inconclusive* when the
-interval holds `margin`. The verdict (on the comparison with chat):
+interval holds `margin`, and *too few* when fewer than `min_rollouts` rollouts, or
+rollouts of fewer than 2 items, have the phase (with one item only the reference side
+varies, and the interval says nothing about scenarios). The verdict (on the comparison
+with chat):
 
-- "too few rollouts (n)": fewer than `min_rollouts` rollouts sent an email;
+- "too few rollouts (n)": fewer than `min_rollouts` rollouts sent an email, or the email
+  phase is too few;
 - "no reference": the stage has no chat cell;
 - "before the email": the turns before the email have faded already;
 - "no fade": the email has not faded;
-- "inconclusive": the email's fade is undecided, or it faded and what follows is undecided;
+- "inconclusive": the email's fade is undecided, or it faded and what follows is
+  undecided or too few (turns before the email that are too few are not read);
 - "at the email": the email has faded and so have the turns after it (it stays gone);
 - "only in the email": the email has faded, the turns after it have not (it comes back);
 - "in the email (nothing after)": the email has faded and the rollouts wrote nothing after
   it, so whether the persona comes back cannot be seen.
 
 `verdict_vs_chat_email` is the email phase alone against chat_email: "faded", "not faded"
-or "inconclusive" (or "too few rollouts (n)", "no reference").
+or "inconclusive" (or "too few rollouts (n)" when fewer than `min_rollouts` rollouts, or
+fewer than 2 items, have a chat_email email of their persona and scenario; "no
+reference").
 """
 
 from __future__ import annotations
@@ -53,7 +65,7 @@ from charprobe.bootstrap import interval as make_interval
 from charprobe.resample import Draws, Method, joint_draws, units_of
 
 PHASES = ("before", "email", "after")
-FADED, NOT_FADED, INCONCLUSIVE = "faded", "not faded", "inconclusive"
+FADED, NOT_FADED, INCONCLUSIVE, TOO_FEW = "faded", "not faded", "inconclusive", "too few"
 NO_REFERENCE = "no reference"
 AFTER_NOTHING = "in the email (nothing after)"
 VERDICTS = (
@@ -110,10 +122,15 @@ def rollout_phases(
     ]
 
 
-def state(low: float, high: float, n: int, margin: float = MARGIN) -> str | None:
-    """faded / not faded / inconclusive from a drop's interval (None: no such phase)."""
+def state(
+    low: float, high: float, n: int, margin: float = MARGIN, enough: bool = True
+) -> str | None:
+    """faded / not faded / inconclusive from a drop's interval, too few where not
+    `enough` rollouts and items have the phase (None: no such phase)."""
     if not n:
         return None
+    if not enough:
+        return TOO_FEW
     # The minimum effect decides both ways: an interval inside (0, margin) is a small
     # drop, "not faded", never "faded" (a large sample makes any drop significant).
     if low >= margin - _TOL:
@@ -130,6 +147,8 @@ def verdict(states: Mapping[str, str | None]) -> str:
         return "no email"
     if states.get("before") == FADED:
         return "before the email"
+    if email == TOO_FEW:
+        return TOO_FEW
     if email == NOT_FADED:
         return "no fade"
     if email == INCONCLUSIVE:
@@ -140,7 +159,10 @@ def verdict(states: Mapping[str, str | None]) -> str:
     return {FADED: "at the email", NOT_FADED: "only in the email"}.get(after, INCONCLUSIVE)
 
 
-def too_few(n_rollouts: int) -> str:
+def too_few(n_rollouts: int, n_items: int | None = None) -> str:
+    """The verdict of a cell or phase too small to read (`n_items` where it has 1)."""
+    if n_items == 1:
+        return f"too few rollouts ({n_rollouts}, from 1 item)"
     return f"too few rollouts ({n_rollouts})"
 
 
@@ -153,7 +175,7 @@ def fade(
     seed: int = 0,
     level: float = 0.95,
     cluster: str = "item",
-    interval: Method = "percentile",
+    interval: Method = "t",
     margin: float = MARGIN,
     min_rollouts: int = MIN_ROLLOUTS,
 ) -> dict[str, Any]:
@@ -173,7 +195,8 @@ def fade(
     ).reshape(-1, len(PHASES))
     who = _onehot([col[str(r["persona"])] for r in rollouts], len(personas))
     unit_sets = [
-        units_of([r.get("item_id") for r in rows], cluster) for rows in (rollouts, chat, chat_email)
+        _own_rows(units_of([r.get("item_id") for r in rows], cluster), tag)
+        for rows, tag in ((rollouts, "rollout"), (chat, "chat"), (chat_email, "chat_email"))
     ]
     d_roll, d_chat, d_ce = joint_draws(unit_sets, n_boot, seed)
     refs = {
@@ -192,40 +215,91 @@ def fade(
         out[f"n_{p}"] = int(has.sum())
         out[f"p_{p}"] = float(levels[has, j].mean()) if has.any() else math.nan
     email_has = ~np.isnan(levels[:, 1])
-    for name, ref in refs.items():
-        out[f"p_{name}"] = ref.matched_level(who * email_has[:, None])
-        out[f"n_{name}"] = ref.n
+    out["p_chat"] = refs["chat"].matched_level(who * email_has[:, None])
+    out["n_chat"] = refs["chat"].n
+    # chat_email by (persona, scenario): each rollout's own reference, NaN where none.
+    own = _by_persona_item(chat_email)
+    ce_level = np.array([own.get((str(r["persona"]), r.get("item_id")), np.nan) for r in rollouts])
+    matched = email_has & ~np.isnan(ce_level)
+    out["p_chat_email"] = float(ce_level[matched].mean()) if matched.any() else math.nan
+    out["n_chat_email"] = refs["chat_email"].n
+    out["n_email_vs_chat_email"] = int(matched.sum())
+
+    def items(has: np.ndarray) -> int:
+        return len({unit_sets[0][i] for i in np.flatnonzero(has)})
+
+    def enough(has: np.ndarray) -> bool:
+        return int(has.sum()) >= min_rollouts and items(has) >= 2
 
     states: dict[str, str | None] = {}
     for j, p in enumerate(PHASES):
         drop = _drop_columns(f"drop_{p}", refs["chat"], levels[:, j], who, d_roll, level, interval)
         out.update(drop)
         low, high = drop[f"drop_{p}_ci_low"], drop[f"drop_{p}_ci_high"]
-        states[p] = state(low, high, out[f"n_{p}"], margin)
+        states[p] = state(low, high, out[f"n_{p}"], margin, enough(~np.isnan(levels[:, j])))
         out[f"state_{p}"] = states[p] or ""
-    ce = _drop_columns(
-        "drop_email_vs_chat_email",
-        refs["chat_email"],
-        levels[:, 1],
-        who,
-        d_roll,
-        level,
-        interval,
+    ce = _matched_drop_columns(
+        "drop_email_vs_chat_email", ce_level, levels[:, 1], unit_sets[0], d_roll, level, interval
     )
     out.update(ce)
     ce_state = state(
         ce["drop_email_vs_chat_email_ci_low"], ce["drop_email_vs_chat_email_ci_high"],
-        out["n_email"], margin,
+        int(matched.sum()), margin, enough(matched),
     )  # fmt: skip
 
     if n < min_rollouts:
         out["verdict"] = out["verdict_vs_chat_email"] = too_few(n)
         return out
-    out["verdict"] = verdict(states) if refs["chat"].n else NO_REFERENCE
-    out["verdict_vs_chat_email"] = (
-        (ce_state or "no email") if refs["chat_email"].n else NO_REFERENCE
-    )
+    v = verdict(states) if refs["chat"].n else NO_REFERENCE
+    out["verdict"] = too_few(out["n_email"], items(email_has)) if v == TOO_FEW else v
+    if not refs["chat_email"].n:
+        out["verdict_vs_chat_email"] = NO_REFERENCE
+    elif ce_state == TOO_FEW or (ce_state is None and out["n_email"]):
+        out["verdict_vs_chat_email"] = too_few(int(matched.sum()), items(matched))
+    else:
+        out["verdict_vs_chat_email"] = ce_state or "no email"
     return out
+
+
+def _own_rows(units: list[str], tag: str) -> list[str]:
+    """Units as `units_of` names them, with a row's own unit (``cluster=row``, or no item
+    id) tagged by its cell: row 3 of the rollouts and row 3 of chat are unrelated."""
+    return [f"{u}\0{tag}" if u.startswith("\0row") else u for u in units]
+
+
+def _by_persona_item(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, Any], float]:
+    """Mean P(true persona) of reference rows per (persona, item id)."""
+    acc: dict[tuple[str, Any], list[float]] = {}
+    for r in rows:
+        acc.setdefault((str(r["persona"]), r.get("item_id")), []).append(float(r["p_true"]))
+    return {k: float(np.mean(v)) for k, v in acc.items()}
+
+
+def _matched_drop_columns(
+    name: str,
+    ref_level: np.ndarray,
+    level_of: np.ndarray,
+    units: Sequence[str],
+    d: Draws,
+    level: float,
+    method: Method = "t",
+) -> dict[str, float]:
+    """`name` and its interval: the mean over rollouts with both of (their own persona
+    and item's reference level - their level). The reference rows of an item are drawn
+    with its rollouts (one unit), so each rollout's difference moves as one value."""
+    has = ~np.isnan(level_of) & ~np.isnan(ref_level)
+    diff = np.where(has, ref_level - np.where(has, level_of, 0.0), 0.0)
+    if not has.any():
+        return {name: math.nan, f"{name}_ci_low": math.nan, f"{name}_ci_high": math.nan}
+    point = float(diff[has].mean())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = d.sums(diff) / d.sums(has.astype(float))
+    n_units = len({units[i] for i in np.flatnonzero(has)})
+    low, high = (
+        make_interval(boot, point, n_units, level, method, bounds=(-1.0, 1.0))
+        if boot.size else (math.nan, math.nan)
+    )  # fmt: skip
+    return {name: point, f"{name}_ci_low": low, f"{name}_ci_high": high}
 
 
 class _Reference:
@@ -255,7 +329,7 @@ def _drop_columns(
     who: np.ndarray,
     d: Draws,
     level: float,
-    method: Method = "percentile",
+    method: Method = "t",
 ) -> dict[str, float]:
     """`name`, its interval: mean over rollouts with a level of (own persona's reference
     level - the rollout's level), point and resampled."""

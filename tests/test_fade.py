@@ -258,3 +258,60 @@ def test_plot_trace_draws_intervals_and_counts(tmp_path: Path) -> None:
     assert plot_trace(turns, path, min_rollouts=10, n_boot=50)
     assert path.stat().st_size > 0
     assert not plot_trace(turns[turns["step"] == 1], tmp_path / "none.png")
+
+
+def test_the_scenario_mix_of_the_emails_alone_makes_no_fade_vs_chat_email() -> None:
+    """Issue 30 #9. chat_email: scenarios s0-s9 easy (0.9), s10-s19 hard (0.3). Only the
+    hard scenarios' rollouts sent an email, each at its scenario's own chat_email level.
+    Against the persona's pooled chat_email level (0.6) that is a drop of 0.3, "faded";
+    paired on (persona, scenario) it is 0."""
+    chat_email = [
+        {"persona": "a", "item_id": f"s{i}", "p_true": 0.9 if i < 10 else 0.3} for i in range(20)
+    ]
+    rollouts = [
+        {"persona": "a", "item_id": f"s{i}", "before": [0.9], "email": [0.3], "after": [0.9]}
+        for i in range(10, 20)
+        for _ in range(2)
+    ]
+    got = fade(rollouts, CHAT, chat_email, **FAST)
+    assert got["p_chat_email"] == pytest.approx(0.3) and got["n_email_vs_chat_email"] == 20
+    assert got["drop_email_vs_chat_email"] == pytest.approx(0.0)
+    assert got["verdict_vs_chat_email"] == NOT_FADED
+    # A rollout with no chat_email email of its own scenario has no pair: too few here.
+    apart = [dict(r, item_id=f"x{i}") for i, r in enumerate(rollouts)]
+    got = fade(apart, CHAT, chat_email, **FAST)
+    assert (
+        got["n_email_vs_chat_email"] == 0 and got["verdict_vs_chat_email"] == "too few rollouts (0)"
+    )
+
+
+def test_a_phase_needs_min_rollouts_from_two_items() -> None:
+    """Issue 30 #10. Twelve rollouts of one scenario: only the chat side varies, so an
+    interval looks sure of a drop; the phase is too few. Turns before the email in only 3
+    of 20 rollouts are not read either (the verdict goes by the email and what follows)."""
+    one = [dict(r, item_id="s0") for r in _rollouts(0.2, 0.2, 0.2, n=12)]
+    got = fade(one, CHAT, **FAST)
+    assert got["state_before"] == got["state_email"] == "too few"
+    assert got["verdict"] == "too few rollouts (12, from 1 item)"
+    assert fade(_rollouts(0.2, 0.2, 0.2, n=12), CHAT, **FAST)["verdict"] == "before the email"
+    few_before = _rollouts([0.2] * 3 + [None] * 17, 0.2, 0.2, n=20)
+    for r in few_before[3:]:
+        r["before"] = []
+    got = fade(few_before, CHAT, **FAST)
+    assert got["n_before"] == 3 and got["state_before"] == "too few"
+    assert got["verdict"] == "at the email"
+
+
+def test_cluster_row_draws_each_cells_rows_apart() -> None:
+    """Issue 30 #14. Under cluster=row, rollout i and chat row i are unrelated, yet both
+    were named unit "row i" and drawn together: with rollout i's email exactly chat row
+    i's level - 0.2, every resample gave a drop of 0.2 and a zero-width interval."""
+    rng = np.random.default_rng(0)
+    levels = rng.uniform(0.3, 1.0, 20)
+    chat = [{"persona": "a", "item_id": f"c{i}", "p_true": v} for i, v in enumerate(levels)]
+    rollouts = [
+        {"persona": "a", "item_id": f"s{i}", "email": [v - 0.2]} for i, v in enumerate(levels)
+    ]
+    got = fade(rollouts, chat, cluster="row", **FAST)
+    assert got["drop_email"] == pytest.approx(0.2)
+    assert got["drop_email_ci_high"] - got["drop_email_ci_low"] > 0.1

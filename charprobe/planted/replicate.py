@@ -83,7 +83,8 @@ class Replicator:
         """Generate and score every item x persona of each scaffold at `stage`."""
         options = {"world": world.name, "seed": world.seed, "item_sd": world.item_sd,
                    "rates": world.rates, "no_email": world.no_email, "genre": world.genre,
-                   "messages": list(world.messages)}  # fmt: skip
+                   "messages": list(world.messages),
+                   "no_email_link": world.no_email_link}  # fmt: skip
         stage_cfg = type("Stage", (), {"name": stage})()
         params = GenerationParams(temperature=0.7, top_p=0.95, max_new_tokens=512, seed=0)
         gens: list[Generation] = []

@@ -171,7 +171,14 @@ def truth(
     """Every true value of a planted sweep over `stages` x the three scaffolds:
     ``cells`` (stage, scaffold) -> macro-F1 (study and strict) and email rate; ``drops``
     (stage, source, target) -> drop of macro-F1; ``fade`` stage -> levels, drops and
-    verdicts; ``email_rate`` (stage, persona) -> the planted chance of an email."""
+    verdicts; ``email_rate`` (stage, persona) -> the planted chance of an email.
+    Not for a world whose failures depend on the item (`no_email_link`): its survivors'
+    item mix has no closed form here."""
+    if world.no_email_link:
+        raise ValueError(
+            "the true values of a world with no_email_link != 0 are not computed (the "
+            "emails that were sent come from a biased mix of items)"
+        )
     if reading is None:
         genres = sorted(
             {world.genre_of(k) for k in ("chat", "chat_email", "tool", "email", "final")}

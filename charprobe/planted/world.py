@@ -10,8 +10,10 @@ carries the persona's voice:
     email       the email body the agent sends     (agentic_email)
     final       the agent's final summary          (agentic_email)
 
-and, per stage and persona, the probability that an agent sends no email at all. The
-base stage (no adapter) carries no persona anywhere.
+and, per stage and persona, the probability that an agent sends no email at all (with
+`no_email_link` not 0, more likely on hard items, link > 0, or easy ones, link < 0: a
+world where the scenarios that sent an email are a biased mix). The base stage (no
+adapter) carries no persona anywhere.
 
 **Item effects.** Each item (a chat prompt, a scenario) has a difficulty z ~ N(0, 1), the
 same for every persona, stage and turn kind, drawn once from the world's seed and the item
@@ -67,6 +69,8 @@ class World:
     rates: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # stage -> persona (or "default") -> P(the agent sends no email).
     no_email: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # Probit slope of P(no email) on the item's difficulty z (0: the same on every item).
+    no_email_link: float = 0.0
     # kind -> the template family its texts are written in (`charprobe.planted.writer`).
     genre: Mapping[str, str] = field(default_factory=dict)
     # How many team-chat messages an agent posts before its email: min and max.
@@ -89,6 +93,7 @@ class World:
             },
             genre={k: str(v) for k, v in options.get("genre", {}).items()},
             messages=(int(messages[0]), int(messages[1])),
+            no_email_link=float(options.get("no_email_link", 0.0)),
         )
         world.check()
         return world
@@ -141,7 +146,12 @@ class World:
         return self.item_sd * z + normal(self.seed, "turn", key, turn) < threshold
 
     def sends_email(self, stage: str, persona: str | None, key: str) -> bool:
-        return uniform(self.seed, "no_email", key) >= self.p_no_email(stage, persona)
+        p = self.p_no_email(stage, persona)
+        if self.no_email_link and 0.0 < p < 1.0:
+            # Harder items (z > 0, less often styled) fail more for a positive link.
+            z = self.item_effect(item_of(key))
+            p = _N.cdf(_N.inv_cdf(p) + self.no_email_link * z)
+        return uniform(self.seed, "no_email", key) >= p
 
     def n_messages(self, key: str) -> int:
         lo, hi = self.messages
@@ -156,4 +166,5 @@ class World:
             "no_email": {s: dict(sorted(r.items())) for s, r in sorted(self.no_email.items())},
             "genre": dict(sorted(self.genre.items())),
             "messages": list(self.messages),
+            **({"no_email_link": self.no_email_link} if self.no_email_link else {}),
         }

@@ -17,16 +17,17 @@ from dataclasses import replace
 import pytest
 from scipy.stats import binom
 
+from charprobe.drop import CellRows, macro_f1_drop
 from charprobe.fade import VERDICTS
 from charprobe.metrics import Settings
 from charprobe.planted import preset
 from charprobe.planted.replicate import Replicator, measure
 from charprobe.planted.truth import truth
+from charprobe.stats import macro_f1
 from tests.bounds import ALPHA, record
 
-# Small worlds, so that hundreds run in a minute: few personas, the study's 30 scenarios.
-# (At 10 items the instrument is not yet right: see the closing note of the planted-world
-# issue and the validity issue; 30 is the study's scenario count.)
+# Small worlds, so that hundreds run in a minute: few personas, the study's 30 scenarios,
+# and 10 (where the study's percentile interval was too narrow; the default t holds).
 ALARM_PERSONAS = ["sarcasm", "remorse", "poeticism"]
 COVERAGE_PERSONAS = ["sarcasm", "humor", "remorse", "poeticism"]
 FADES = {v for v in VERDICTS if v not in ("no fade", "inconclusive", "no reference")}
@@ -59,14 +60,14 @@ def _ci(d) -> tuple[float, float]:
     return d.ci_low, d.ci_high
 
 
-@pytest.mark.parametrize("n_worlds, items", [(100, 30)])
+@pytest.mark.parametrize("n_worlds, items", [(100, 30), (100, 10)])
 def test_no_false_alarm_on_the_null_world(planted_scorer, n_worlds, items) -> None:
     """planted_null: every kind of turn equally styled, in one genre. Neither drop's
     interval misses 0, nor does a fade verdict fire, more often than 5% allows."""
     got = _alarms("planted_null", n_worlds, items, planted_scorer)
     limit = max_alarms(n_worlds)
     for what, n in got.items():
-        record("null_world", f"{what}: {n}/{n_worlds} false alarms", n, limit, False)
+        record("null_world", f"{items} items, {what}: {n}/{n_worlds} false alarms", n, limit, False)
         assert n <= limit, (what, n, limit)
 
 
@@ -87,7 +88,7 @@ def test_the_chat_email_control_absorbs_a_genre_change(planted_scorer, n_worlds,
     assert got["drop chat"] > limit  # the genre change is there to be absorbed
 
 
-@pytest.mark.parametrize("n_worlds, items", [(200, 30)])
+@pytest.mark.parametrize("n_worlds, items", [(200, 30), (200, 10)])
 def test_item_intervals_cover_the_true_value(planted_scorer, n_worlds, items) -> None:
     """planted (full): the item-bootstrap interval of the agentic cell's macro-F1 and of
     the paired drop chat_email -> agentic_email covers the true value (an unlimited draw
@@ -116,11 +117,71 @@ def test_item_intervals_cover_the_true_value(planted_scorer, n_worlds, items) ->
             hits[f"drop {cluster}"] += d.ci_low <= drop <= d.ci_high
     lo = int(binom.ppf(ALPHA / 2, n_worlds, 0.95))
     hi = int(binom.isf(ALPHA / 2, n_worlds, 0.95))
-    print(f"true agentic macro-F1 {f1:.3f}, true drop {drop:.3f}; coverage over {n_worlds} worlds: "
+    print(f"{items} items: true agentic macro-F1 {f1:.3f}, true drop {drop:.3f}; coverage over "
+          f"{n_worlds} worlds: "
           + ", ".join(f"{k} {v / n_worlds:.3f}" for k, v in hits.items()))  # fmt: skip
     for what in ("cell item", "drop item"):
         record(
-            "coverage", f"{what} {hits[what]}/{n_worlds} (bound {lo}-{hi})", hits[what], lo, True
+            "coverage",
+            f"{items} items, {what} {hits[what]}/{n_worlds} (bound {lo}-{hi})",
+            hits[what],
+            lo,
+            True,
         )
         assert lo <= hits[what] <= hi, (what, hits[what], lo, hi)
     assert not math.isnan(f1)
+
+
+@pytest.mark.parametrize("n_worlds, items", [(100, 30)])
+def test_the_scenario_mix_of_the_emails_makes_no_fade_vs_chat_email(
+    planted_scorer, n_worlds, items
+) -> None:
+    """planted_null, where an email is as often styled as chat_email on every scenario,
+    but half the agents send none, far more often on easy scenarios (`no_email_link`
+    -2): the emails that were sent come from the hard scenarios. Paired on (persona,
+    scenario), the email against chat_email is "faded" no more often than 5% allows
+    (issue 30 #9; the persona-only pairing read the mix as a drop)."""
+    rep = Replicator(planted_scorer, ALARM_PERSONAS, items)
+    base = replace(preset("planted_null"), no_email={"full": {"default": 0.5}}, no_email_link=-2.0)
+    faded = misses = 0
+    for seed in range(1, n_worlds + 1):
+        m = measure(rep.run(replace(base, seed=seed), "full"), ALARM_PERSONAS, SETTINGS)
+        faded += m.fade["verdict_vs_chat_email"] == "faded"
+        misses += misses_zero(
+            m.fade["drop_email_vs_chat_email_ci_low"], m.fade["drop_email_vs_chat_email_ci_high"]
+        )
+    limit = max_alarms(n_worlds)
+    record(
+        "scenario_mix", f"fade vs chat_email: {faded}/{n_worlds} false alarms", faded, limit, False
+    )
+    record("scenario_mix", f"interval misses 0: {misses}/{n_worlds}", misses, limit, False)
+    assert faded <= limit and misses <= limit, (faded, misses, limit)
+
+
+def test_a_persona_without_emails_leaves_both_sides_of_the_drop(planted_scorer) -> None:
+    """planted at full, one persona never sends an email (issue 30 #7): the study's drop
+    from chat averages both cells over the personas that remain (chat's side is its
+    macro-F1 over those, not over all), the strict drop keeps every persona."""
+    personas = COVERAGE_PERSONAS
+    rep = Replicator(planted_scorer, personas, 30)
+    world = replace(preset("planted"), no_email={"full": {"default": 0.0, personas[0]: 1.0}})
+    r = rep.run(replace(world, seed=1), "full")
+    m = measure(r, personas, SETTINGS)
+    rest = personas[1:]
+
+    def rows_of(sc: str) -> CellRows:
+        rows = r.rows[sc]
+        return CellRows([x["persona"] for x in rows], [x.get("pred") for x in rows],
+                        [x["item_id"] for x in rows])  # fmt: skip
+
+    for pair in (("chat", "agentic_email"), ("chat_email", "agentic_email")):
+        d = m.drops[pair]
+        assert d.n_personas == len(rest), d
+        kept = [x for x in r.rows[pair[0]] if x["persona"] in rest]
+        assert d.f1_source == pytest.approx(
+            macro_f1([x["persona"] for x in kept], [x["pred"] for x in kept], rest)
+        )
+        assert d.f1_source != pytest.approx(m.cells[pair[0]].macro_f1)  # over all personas
+    strict = macro_f1_drop(rows_of("chat"), rows_of("agentic_email"), personas, strict=True,
+                           settings=SETTINGS)  # fmt: skip
+    assert strict.n_personas == len(personas)
