@@ -22,9 +22,8 @@ reference row do not count in that drop.
 rollouts of one scenario go together, chat replies by their prompts, and chat_email, which
 shares scenario ids with the rollouts, is drawn jointly with them (under ``cluster=row``
 each cell's rows are units of their own, never drawn with another cell's); intervals at
-`level`
-by `interval` (``t``: the drop +- the t quantile times the bootstrap SE widened for few
-units, `bootstrap.interval`; or ``percentile``).
+`level` by `interval` (``t``: the drop +- the t quantile times the bootstrap SE widened
+for few units, `bootstrap.interval`; or ``percentile``).
 
 **Three values.** `margin` (`trace.margin`, 0.1 of P(true persona)) is the smallest drop
 worth calling a fade. A phase *has faded* when the interval of its drop lies at or above
@@ -286,7 +285,9 @@ def _matched_drop_columns(
 ) -> dict[str, float]:
     """`name` and its interval: the mean over rollouts with both of (their own persona
     and item's reference level - their level). The reference rows of an item are drawn
-    with its rollouts (one unit), so each rollout's difference moves as one value."""
+    with its rollouts (one unit), so each rollout's difference moves as one value. (Under
+    ``cluster=row`` only the rollouts are resampled: each one's reference is its item's
+    mean, held fixed, so the interval leaves out the reference's own noise.)"""
     has = ~np.isnan(level_of) & ~np.isnan(ref_level)
     diff = np.where(has, ref_level - np.where(has, level_of, 0.0), 0.0)
     if not has.any():

@@ -171,7 +171,7 @@ def build_report(
         print(resampling_note(cells, s, item_col))
         print(format_table(table, list(group_by), s.level))
         if len(drops):
-            print(f"\nmacro-F1 drop between scaffolds ({s.level:.0%} CI, one-sided p, Holm):")
+            print(f"\nmacro-F1 drop between scaffolds ({s.level:.0%} CI, two-sided p, Holm):")
             print(format_drops(drops, s.level))
         if fades is not None and len(fades):
             print("\nmean P(true persona) before, in and after the email, against chat:")
@@ -233,7 +233,7 @@ def compare_report(
     _write_csv(table, csv)
     if verbose:
         print(resampling_note(cells_a, s, None))
-        print(f"macro-F1 of {names[0]} minus {names[1]} ({s.level:.0%} CI, one-sided p, Holm):")
+        print(f"macro-F1 of {names[0]} minus {names[1]} ({s.level:.0%} CI, two-sided p, Holm):")
         print(format_drops(table, s.level, group_by))
         print(f"\nwrote {csv}")
     table.attrs["csv"] = str(csv)
