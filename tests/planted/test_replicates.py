@@ -22,7 +22,7 @@ from charprobe.fade import VERDICTS
 from charprobe.metrics import Settings
 from charprobe.planted import preset
 from charprobe.planted.replicate import Replicator, measure
-from charprobe.planted.truth import truth
+from charprobe.planted.truth import Reading, fade_truth, truth
 from charprobe.stats import macro_f1
 from tests.bounds import ALPHA, record
 
@@ -185,3 +185,26 @@ def test_a_persona_without_emails_leaves_both_sides_of_the_drop(planted_scorer) 
     strict = macro_f1_drop(rows_of("chat"), rows_of("agentic_email"), personas, strict=True,
                            settings=SETTINGS)  # fmt: skip
     assert strict.n_personas == len(personas)
+
+
+@pytest.mark.parametrize("n_worlds, items", [(100, 30)])
+def test_a_planted_drop_below_the_margin_is_never_called_faded(
+    planted_scorer, n_worlds, items
+) -> None:
+    """planted_null with the email a little less styled than the rest (0.6 against 0.7):
+    a true drop of P(true persona) from chat to the email above 0 but below the margin
+    (issue 30 #1). The email phase reads "faded" no more often than 5% allows."""
+    base = replace(preset("planted_null"), rates={"full": {**preset("planted_null").rates["full"],
+                                                           "email": 0.6}})  # fmt: skip
+    reading = Reading(planted_scorer, ["plain"], ALARM_PERSONAS, n_texts=1000)
+    true = fade_truth(reading, base, "full", ALARM_PERSONAS)["drop_email"]
+    assert 0.0 < true < 0.1, true
+    rep = Replicator(planted_scorer, ALARM_PERSONAS, items)
+    states: dict[str, int] = {}
+    for seed in range(1, n_worlds + 1):
+        m = measure(rep.run(replace(base, seed=seed), "full"), ALARM_PERSONAS, SETTINGS)
+        states[m.fade["state_email"]] = states.get(m.fade["state_email"], 0) + 1
+    faded, limit = states.get("faded", 0), max_alarms(n_worlds)
+    print(f"true email drop {true:.3f} (margin 0.1): email states over {n_worlds} worlds {states}")
+    record("small_drop", f"faded: {faded}/{n_worlds} (true drop {true:.3f})", faded, limit, False)
+    assert faded <= limit, (states, limit)
