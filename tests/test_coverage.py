@@ -26,16 +26,7 @@ N_ITEMS, SAMPLES, REPLICATES, N_BOOT = 40, 2, 1000, 500
 
 
 def _cell(rng: np.random.Generator) -> tuple[list[str], list[str], list[str]]:
-    true, pred, items = [], [], []
-    for i, d in enumerate(rng.normal(0, SD, N_ITEMS)):
-        hit = 1 / (1 + np.exp(-(A + d)))
-        for j, persona in enumerate(P):
-            for _ in range(SAMPLES):
-                wrong = P[(j + 1 + rng.integers(0, len(P) - 1)) % len(P)]
-                true.append(persona)
-                pred.append(persona if rng.random() < hit else wrong)
-                items.append(f"item{i}")
-    return true, pred, items
+    return _rows(rng, rng.normal(0, SD, N_ITEMS), "item")
 
 
 @pytest.mark.slow
