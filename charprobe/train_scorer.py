@@ -67,12 +67,13 @@ def missing_vectors(cfg: DictConfig) -> Path | None:
     return None if is_current(file) else file
 
 
-def train_if_missing(cfg: DictConfig) -> dict[str, Any] | None:
-    """Train the scorer of `cfg` when its local folder is missing; its report, or None."""
+def train_if_missing(cfg: DictConfig, jobs: int = 1) -> dict[str, Any] | None:
+    """Train the scorer of `cfg` when its local folder is missing; its report, or None.
+    `jobs`: processes for the training replies, one stage each (-1: one per core)."""
     if (file := missing_vectors(cfg)) is not None:
         return fit_vectors(cfg, file)
     out = missing_classifier(cfg)
-    return None if out is None else train(cfg, out)
+    return None if out is None else train(cfg, out, jobs)
 
 
 def fit_vectors(cfg: DictConfig, file: Path) -> dict[str, Any]:
@@ -122,7 +123,7 @@ def fit_vectors(cfg: DictConfig, file: Path) -> dict[str, Any]:
     return meta
 
 
-def train(cfg: DictConfig, out: Path) -> dict[str, Any]:
+def train(cfg: DictConfig, out: Path, jobs: int = 1) -> dict[str, Any]:
     """Generate training replies for this base and train the scorer into `out`."""
     sc = cfg.scorer
     with file_lock(out.parent / f".{out.name}.lock"):
@@ -135,7 +136,7 @@ def train(cfg: DictConfig, out: Path) -> dict[str, Any]:
             sc.train_prompts,
             ", ".join(sc.train_stages),
         )
-        files = training_replies(cfg, list(sc.train_stages))
+        files = training_replies(cfg, list(sc.train_stages), jobs)
         df = load_generations(files, stages=list(sc.train_stages), scaffold="chat")
         if df.empty:
             raise UserError(f"no training replies with text in {', '.join(map(str, files))}")
@@ -175,12 +176,22 @@ def train(cfg: DictConfig, out: Path) -> dict[str, Any]:
     return report
 
 
-def training_replies(cfg: DictConfig, stages: list[str]) -> list[Path]:
+def training_replies(cfg: DictConfig, stages: list[str], jobs: int = 1) -> list[Path]:
     """Chat replies of each stage on the scorer's training prompts, generated (resuming)
     into `model.training_replies/<stage>-<cell key>`; their generations files. The key
     holds the prompts, items, labels and generation settings, so a classifier and the
     persona vectors trained on the same replies share one folder: the second generates
-    nothing."""
+    nothing.
+
+    With `jobs` other than 1, the stages are generated side by side, one process each
+    (joblib, which gives each process cores // processes threads). Rows are seeded by
+    their keys, so they are the same either way."""
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    n = min(len(stages), effective_n_jobs(jobs))
+    if n > 1:
+        parts = Parallel(n_jobs=n)(delayed(training_replies)(cfg, [s]) for s in stages)
+        return [file for part in parts for file in part]
     root = Path(cfg.model.training_replies).expanduser()
     files = []
     for stage in stages:

@@ -7,6 +7,11 @@ scoring, writing metrics, drawing a figure, the sweep report, W&B logging), afte
 random few milliseconds, so they land mid-write. A shim on PYTHONPATH (sitecustomize)
 arms them; charprobe's own code is not changed. After every kill no result file is
 half-written; after the last rerun every file equals an uninterrupted run's.
+
+It runs under both local launchers: the basic one (every job in the sweep's process) and
+`hydra/launcher=local` (jobs side by side in joblib's worker processes). There a kill
+inside a job takes down its worker, and the sweep ends with joblib's error; a kill from
+outside goes to the whole process group, as Ctrl-C or a scheduler's kill does.
 """
 
 from __future__ import annotations
@@ -72,9 +77,10 @@ EXTERNAL = 4  # kills sent by this test at a random moment of a run
 RESULT_FILES = ("predictions.jsonl", "metrics.json", "confusion.csv", "generations.jsonl")
 
 
-def _args(scorer: Path) -> list[str]:
+def _args(scorer: Path, launcher: str) -> list[str]:
     return [
         "-m",
+        *(["hydra/launcher=local"] if launcher == "local" else []),
         "model=toy_llama",
         "stage=full",
         "scaffold=chat,agentic_email",
@@ -90,8 +96,8 @@ def _args(scorer: Path) -> list[str]:
     ]
 
 
-def _env(shim: Path, **extra: str) -> dict[str, str]:
-    return {
+def _env(shim: Path, launcher: str, **extra: str) -> dict[str, str]:
+    env = {
         **os.environ,
         "PYTHONPATH": f"{shim}{os.pathsep}{REPO}",
         "WANDB_MODE": "offline",
@@ -99,17 +105,29 @@ def _env(shim: Path, **extra: str) -> dict[str, str]:
         "OMP_NUM_THREADS": "2",
         **extra,
     }
+    if launcher == "local":  # joblib sets the threads per worker
+        env.pop("OMP_NUM_THREADS")
+    return env
 
 
-def _start(cwd: Path, scorer: Path, env: dict[str, str]) -> subprocess.Popen:
+def _start(cwd: Path, scorer: Path, launcher: str, env: dict[str, str]) -> subprocess.Popen:
+    # A session of its own: a kill from outside reaches the sweep and its workers.
     return subprocess.Popen(
-        [sys.executable, "-m", "charprobe", *_args(scorer)],
+        [sys.executable, "-m", "charprobe", *_args(scorer, launcher)],
         cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _whole(path: Path) -> None:
@@ -156,6 +174,12 @@ def _outputs(sweep: Path) -> dict[str, bytes]:
 
 @pytest.mark.slow
 def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, tfidf_dir, tmp_path):
+    killed_and_resumed(tfidf_dir, tmp_path, "basic")
+
+
+def killed_and_resumed(tfidf_dir: Path, tmp_path: Path, launcher: str) -> None:
+    """The test body, for either launcher (tests/test_kill_local.py runs the other, in a
+    module of its own so that pytest-xdist can run the two side by side)."""
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(SHIM)
@@ -163,7 +187,7 @@ def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, tfidf
     ref.mkdir()
     kill.mkdir()
     t0 = time.time()
-    p = _start(ref, tfidf_dir, _env(shim))
+    p = _start(ref, tfidf_dir, launcher, _env(shim, launcher))
     assert p.wait(timeout=900) == 0, p.stderr.read()[-3000:]
     clean_s = time.time() - t0
 
@@ -182,31 +206,52 @@ def test_sweep_killed_in_every_phase_resumes_to_identical_files(toy_world, tfidf
         if i >= spares and len(landed) >= 10:
             break
         if attempt[0] == "external":
-            proc = _start(kill, tfidf_dir, _env(shim))
+            proc = _start(kill, tfidf_dir, launcher, _env(shim, launcher))
             # Anywhere in a run: start-up, generation, scoring, report or W&B.
             try:
                 proc.wait(timeout=rng.uniform(2.0, 12.0))
             except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
+                _kill_group(proc)
             proc.wait()
             phase = "external"
         else:
             _, phase, target, n_max, delay = attempt
+            if launcher == "local":  # each worker counts its own calls: about half of them
+                n_max = max(1, n_max // 2)
             spec = f"{target}|{rng.randint(1, n_max)}|{delay}|{rng.randrange(1 << 30)}"
+            before = kill_log.read_text().count("\n") if kill_log.exists() else 0
             proc = _start(
                 kill,
                 tfidf_dir,
-                _env(shim, CHARPROBE_TEST_KILL=spec, CHARPROBE_TEST_KILL_LOG=str(kill_log)),
+                launcher,
+                _env(
+                    shim,
+                    launcher,
+                    CHARPROBE_TEST_KILL=spec,
+                    CHARPROBE_TEST_KILL_LOG=str(kill_log),
+                ),
             )
             proc.wait(timeout=900)
+        # No worker outlives its sweep into the next run (a kill inside the sweep's own
+        # process leaves its idle workers behind, holding stderr open).
+        _kill_group(proc)
         stderr = proc.stderr.read()
-        if proc.returncode == -signal.SIGKILL:
+        # Under joblib, a kill inside a job takes its worker: the sweep fails with
+        # TerminatedWorkerError, and the shim's log shows the kill was armed and fired.
+        worker = (
+            launcher == "local"
+            and phase != "external"
+            and proc.returncode != 0
+            and "TerminatedWorkerError" in stderr
+            and kill_log.read_text().count("\n") > before
+        )
+        if proc.returncode == -signal.SIGKILL or worker:
             landed.append(phase)
         else:
             assert proc.returncode == 0, stderr[-3000:]  # the kill came after the work
         if (kill / "multirun" / "kill").is_dir():
             _check_whole(kill / "multirun" / "kill")
-    p = _start(kill, tfidf_dir, _env(shim))
+    p = _start(kill, tfidf_dir, launcher, _env(shim, launcher))
     assert p.wait(timeout=900) == 0, p.stderr.read()[-3000:]
     assert _check_whole(kill / "multirun" / "kill") >= 8
 

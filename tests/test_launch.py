@@ -2,6 +2,9 @@
 
 - A toy sweep through `hydra/launcher=submitit_local` (each job a process of its own, as
   on SLURM) gives the basic launcher's texts, metrics and sweep report exactly.
+- So does `hydra/launcher=local` (joblib: jobs side by side, one per core), with torch's
+  threads per job such that the jobs together take no more than the cores, and the
+  scorer the jobs share trained once, before any job starts.
 - A submitit job that is signalled to requeue (what SLURM does before the time limit)
   runs again in the same job folder and generates only the rows it had not written.
 - The SLURM preset `hydra/launcher=slurm_gpu` composes to one GPU per cell with a time
@@ -134,6 +137,66 @@ def submitit_sweep(basic_sweep, tfidf_dir, tmp_path_factory) -> Path:
         *SWEEP,
         f"model.tfidf_classifier={tfidf_dir}",
     )
+
+
+@pytest.fixture(scope="module")
+def local_sweep(basic_sweep, tmp_path_factory) -> Path:
+    """The same sweep through hydra/launcher=local, its TF-IDF scorer trained by the sweep
+    itself (before the jobs, by `SharedWork`) on the replies the shared fixture left, and
+    torch's threads left to the launcher (no OMP_NUM_THREADS)."""
+    cwd = tmp_path_factory.mktemp("local")
+    env = {k: v for k, v in _env().items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    with pytest.MonkeyPatch.context() as mp:
+        for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            mp.delenv(k, raising=False)
+        for k, v in env.items():
+            mp.setenv(k, v)
+        p = run_charprobe(
+            cwd,
+            "-m",
+            "hydra/launcher=local",
+            *SWEEP,
+            f"model.tfidf_classifier={cwd / 'tfidf'}",
+            "hydra.sweep.dir=multirun/s",
+        )
+    (cwd / "sweep.log").write_text(p.stdout + p.stderr)
+    return cwd / "multirun" / "s"
+
+
+@pytest.mark.slow
+def test_local_launcher_runs_jobs_side_by_side_and_equals_the_basic_launcher(
+    basic_sweep, local_sweep
+):
+    import pandas as pd
+
+    assert _jobs(local_sweep) == CELLS
+    for cell in CELLS:
+        b, s = basic_sweep / cell, local_sweep / cell
+        assert _texts(b) and _texts(s) == _texts(b), cell
+        mb = json.loads((b / "metrics.json").read_text())
+        ms = json.loads((s / "metrics.json").read_text())
+        assert {k: ms[k] for k in HEADLINE} == {k: mb[k] for k in HEADLINE}, cell
+    summary = pd.read_csv(local_sweep / "report" / "summary.csv")
+    pd.testing.assert_frame_equal(summary, pd.read_csv(basic_sweep / "report" / "summary.csv"))
+
+    # The scorer was trained once, by the sweep's own process before the first job was
+    # launched (on the shared fixture's replies, so the metrics above match): no job did.
+    trained = local_sweep.parents[1] / "tfidf"
+    assert (trained / "training_report.json").is_file()
+    log = (local_sweep.parents[1] / "sweep.log").read_text()
+    assert log.count(f"before the jobs: training {trained}") == 1, log[-3000:]
+    assert log.index("trained tfidf classifier") < log.index("is launching 4 jobs"), log[-3000:]
+    logs = {c: (local_sweep / c / "main.log").read_text() for c in CELLS}
+    assert not any("is missing: training it" in text for text in logs.values())
+
+    # One process per core at most, each loading the base once for the jobs it runs; each
+    # job's torch threads times the processes stays within the cores.
+    cores = os.cpu_count() or 1
+    workers = min(cores, len(CELLS))
+    loads = "".join(logs.values()).count("loading base")
+    assert 1 <= loads <= workers, loads
+    threads = [json.loads((local_sweep / c / "run.json").read_text())["machine"] for c in CELLS]
+    assert all(t["torch_threads"] * workers <= max(cores, workers) for t in threads), threads
 
 
 @pytest.mark.slow
