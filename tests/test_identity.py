@@ -129,23 +129,52 @@ def test_rows_of_the_old_key_scheme_are_refused_not_duplicated(tiny_hub, tmp_pat
     assert (job / "generations.jsonl").read_bytes() == before
 
 
+def test_a_toy_world_of_other_versions_is_another_world(tmp_path, monkeypatch):
+    """The versions that build a toy world are part of its folder's name: under another
+    transformers (or torch, or CPU) the world is built anew, never the old one reused."""
+    from importlib import metadata
+
+    from charprobe.toy import PACKAGES, RECIPE_VERSION, platform_identity, world_path
+
+    here = world_path(tmp_path)
+    assert here.parent == tmp_path and here.name.startswith(f"{RECIPE_VERSION}-")
+    assert set(PACKAGES) <= set(platform_identity()) and platform_identity()["torch"]
+    real = metadata.version
+    for package in ("transformers", "torch", "tokenizers"):
+        monkeypatch.setattr(
+            metadata, "version", lambda n, p=package: "0.0.1" if n == p else real(n)
+        )
+        assert world_path(tmp_path) != here, package
+    monkeypatch.setattr(metadata, "version", real)
+    assert world_path(tmp_path) == here
+
+
 @pytest.mark.slow
 def test_same_toy_cell_from_two_world_roots_is_identical(toy_world, tmp_path):
-    """A second toy world built from scratch under another root has the same identities
-    (weights are built deterministically on one platform; only the folders differ), and
+    """A second toy world built from scratch under another root, one family first and the
+    others later, has the same identities as one built at once (weights are built
+    deterministically on one platform; only the folders differ), and
     the same cell run from each root (its classifier trained there) gives byte-identical
     generations, predictions and metrics.
 
-    The cached world may come from another machine (a CI cache outlives the runner it was
-    built on), whose CPU kernels round differently: then the fresh build is compared with a
-    second fresh build here, never with bytes this platform could not have made."""
-    from charprobe.toy import MANIFEST, ensure_world
-    from charprobe.toy.build import FAMILIES, adapter_dir, build_platform, repo_dirs
+    The cached world was built on this platform: its folder is named after the versions
+    and the CPU (a cache from another machine, whose kernels round differently, sits in
+    another folder and is never read here)."""
+    from charprobe.toy import MANIFEST, built_families, ensure_world, platform_identity
+    from charprobe.toy.build import FAMILIES, TRUNK, adapter_dir, repo_dirs
 
     root_a, root_b = tmp_path / "root-a", tmp_path / "elsewhere" / "root-b"
-    built = ensure_world(root_b)
-    cached = json.loads((toy_world / MANIFEST).read_text()).get("platform")
-    reference = toy_world if cached == build_platform() else ensure_world(tmp_path / "root-c")
+    # Built in two calls, as the demo leaves it and a later run completes it: toy_llama
+    # alone first (no manifest yet, the Llama trunk kept for qwen), then the rest.
+    built = ensure_world(root_b, families=("llama",))
+    assert built_families(built) == {"llama"} and not (built / MANIFEST).exists()
+    assert (built / "toy-llama-base").is_dir() and not (built / "toy-qwen-base").exists()
+    assert ensure_world(root_b) == built and built_families(built) == set(FAMILIES)
+    assert not (built / TRUNK).exists()
+    assert json.loads((built / MANIFEST).read_text())["builds"] == [["llama"], ["qwen", "gemma"]]
+    assert json.loads((toy_world / MANIFEST).read_text())["platform"] == platform_identity()
+    assert built.name == toy_world.name
+    reference = toy_world
     _copy(reference, root_a / reference.name)
     shutil.rmtree(root_a / reference.name / "classifiers", ignore_errors=True)
     for fam in FAMILIES:

@@ -69,6 +69,9 @@ RECIPE: dict = {
     "distill_lr": 2e-2,
 }
 PAD = {"llama": "<|endoftext|>", "qwen": "<|endoftext|>", "gemma": "<pad>"}
+# The Llama base's weights as trained, which Qwen starts from: kept in the world until
+# qwen is built too (a world built for toy_llama alone builds qwen later from it).
+TRUNK = ".llama-trunk.pt"
 
 Log = Callable[[str], None]
 
@@ -177,7 +180,7 @@ def job_llama_base(dest: str, r: dict) -> dict:
     hist = _train(model, batches, tok, r, r["base_lr"], seed=seed, pad=PAD["llama"])
     model.save_pretrained(str(Path(dest) / repo_dirs("llama")["base"]))
     save_for_family(tok, "llama", Path(dest) / repo_dirs("llama")["base"])
-    torch.save(model.state_dict(), Path(dest) / ".trunk.pt")
+    torch.save(model.state_dict(), Path(dest) / TRUNK)
     out = {
         "steps": len(batches),
         "loss": round(sum(hist[-50:]) / 50, 4),
@@ -191,7 +194,7 @@ def job_llama_base(dest: str, r: dict) -> dict:
     return out
 
 
-def job_family(dest: str, r: dict, fam: str) -> dict:
+def job_family(dest: str, r: dict, fam: str, trunk: str | None = None) -> dict:
     """Finish one family: its base (Gemma from scratch, Qwen from the Llama weights, Llama
     already trained), then its adapters."""
     _setup()
@@ -218,7 +221,7 @@ def job_family(dest: str, r: dict, fam: str) -> dict:
             lr = r["base_lr"]
         else:
             tok, batches = _base_sets(r, ("qwen",), seed_offset=3, fine_tune=True)
-            model = _qwen_from_llama(Path(dest) / ".trunk.pt", tok)
+            model = _qwen_from_llama(Path(trunk or Path(dest) / TRUNK), tok)
             lr = r["ft_lr"]
         hist = _train(model, batches, tok, r, lr, seed=seed, pad=PAD[fam])
         out["base"] = {
@@ -306,42 +309,27 @@ def _adapters(dest: str, r: dict, fam: str, model, tok, seed: int) -> dict:
 # ----------------------------------------------------------------------------- orchestration
 
 
-def build_platform() -> dict[str, str]:
-    """What the world's bytes depend on besides the recipe: the libraries that train it and
-    the CPU that runs their kernels. The build is deterministic on one platform; another
-    CPU (its vector instructions pick other matmul kernels, which round differently) or
-    another torch gives other weights, and so other identities: a toy world is the same
-    world only where this matches."""
-    import hashlib
-    import platform
+def build_world(
+    dest: Path,
+    recipe: dict | None = None,
+    log: Log = _log,
+    workers: int = 3,
+    families: tuple[str, ...] = FAMILIES,
+    llama_from: Path | None = None,
+) -> dict:
+    """Build the artefacts of `families` into `dest` (created if absent); the manifest.
 
-    import tokenizers
-    import torch
-
-    cpu, flags = platform.processor() or platform.machine(), ""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-        cpu = next((ln.split(":", 1)[1].strip() for ln in info.splitlines()
-                    if ln.startswith("model name")), cpu)  # fmt: skip
-        flags = next((ln.split(":", 1)[1] for ln in info.splitlines()
-                      if ln.startswith("flags")), "")  # fmt: skip
-    except OSError:
-        pass
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "tokenizers": tokenizers.__version__,
-        "machine": platform.machine(),
-        "cpu": cpu,
-        "cpu_flags": hashlib.sha256(" ".join(sorted(flags.split())).encode()).hexdigest()[:16],
-    }
-
-
-def build_world(dest: Path, recipe: dict | None = None, log: Log = _log, workers: int = 3) -> dict:
-    """Build every artefact into `dest` (created if absent). Returns the manifest."""
-    from charprobe.toy import corpus
+    Qwen starts from the Llama base's weights: trained in this build when llama is one of
+    `families`, else read from `llama_from`, a world whose llama was built earlier (its
+    `TRUNK` file). Every family's bytes are the same whether it was built alone or with
+    the others: each trains in a process of its own from its own seeds."""
+    from charprobe.toy import corpus, platform_identity
     from charprobe.toy.tok import train_tokenizer
 
+    todo = [f for f in FAMILIES if f in families]
+    has_trunk = llama_from is not None and (llama_from / TRUNK).is_file()
+    if "qwen" in todo and "llama" not in todo and not has_trunk:
+        todo.insert(0, "llama")  # qwen needs the llama weights; they are not there
     r = dict(RECIPE, **(recipe or {}))
     dest.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
@@ -350,34 +338,38 @@ def build_world(dest: Path, recipe: dict | None = None, log: Log = _log, workers
     tok.save(r["_tokenizer"])
     log(
         f"tokenizer: {tok.get_vocab_size()} tokens ({time.time() - t0:.1f}s); "
-        "training 3 bases and 66 adapters "
-        f"in {workers} single-threaded processes"
+        f"training {', '.join(todo)} and {22 * len(todo)} adapters "
+        f"in up to {min(workers, len(todo))} single-threaded processes"
     )
+    trunk = dest / TRUNK if "llama" in todo else llama_from / TRUNK  # type: ignore[operator]
     results: dict = {}
     ctx = get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        llama = pool.submit(job_llama_base, str(dest), r)
-        gemma = pool.submit(job_family, str(dest), r, "gemma")
-        results["llama_base"] = llama.result()
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx) as pool:
+        gemma = pool.submit(job_family, str(dest), r, "gemma") if "gemma" in todo else None
+        if "llama" in todo:
+            results["llama_base"] = pool.submit(job_llama_base, str(dest), r).result()
         later: dict[str, Future] = {
-            f: pool.submit(job_family, str(dest), r, f) for f in ("qwen", "llama")
+            f: pool.submit(job_family, str(dest), r, f, str(trunk))
+            for f in ("qwen", "llama")
+            if f in todo
         }
         for fam, fut in later.items():
             results[fam] = fut.result()
-        results["gemma"] = gemma.result()
-    results["llama"]["base"] = results.pop("llama_base")
-    for scratch in (".trunk.pt", ".tokenizer.json"):
-        (dest / scratch).unlink(missing_ok=True)
+        if gemma is not None:
+            results["gemma"] = gemma.result()
+    if "llama" in results:
+        results["llama"]["base"] = results.pop("llama_base")
+    (dest / ".tokenizer.json").unlink(missing_ok=True)
     r.pop("_tokenizer")
     manifest = {
         "recipe": r,
-        "families": list(FAMILIES),
+        "families": todo,
         "labels": list(LABELS),
-        "params": {f: results[f]["base"]["params"] for f in FAMILIES},
+        "params": {f: results[f]["base"]["params"] for f in todo},
         "jobs": results,
         "build_s": round(time.time() - t0, 1),
         "cpu_count": os.cpu_count(),
-        "platform": build_platform(),
+        "platform": platform_identity(),
     }
     (dest / "WORLD.json").write_text(json.dumps(manifest, indent=2) + "\n")
     log(f"built in {manifest['build_s']:.0f}s")
