@@ -1,6 +1,7 @@
 """Is the adapter still pushing? A measurement of a finished sweep, not a scorer.
 
     python -m charprobe.push multirun/<sweep> [hydra overrides] [--n-boot N] [--wandb MODE]
+                                              [--jobs N]  # stages side by side (-1: per core)
 
 A text scorer asks whether a text *reads* like the persona. This asks whether the
 persona's adapter still *moves the model* while it writes, whatever the text reads like.
@@ -85,11 +86,12 @@ def measure_sweep(
     n_random: int = 32,
     seed: int = 0,
     max_tokens: int = 8192,
+    n_jobs: int = 1,
 ) -> tuple[pd.DataFrame, np.ndarray, dict[str, Any]]:
     """Every adapter-stage job under `path`, measured: (per-turn records, their random
-    projections (turns, 2, n_random), the first job's stats config)."""
+    projections (turns, 2, n_random), the first job's stats config). `n_jobs`: processes,
+    one (model, stage) each (-1: one per core)."""
     from charprobe.engine.cache import EngineCache
-    from charprobe.engine.hf import HFEngine
     from charprobe.rescore import job_dirs
 
     if not path.is_dir():
@@ -106,33 +108,65 @@ def measure_sweep(
             groups.setdefault((cfg.model.name, cfg.stage.name), []).append((job, cfg))
     if not groups:
         raise UserError(f"{path}: no job at an adapter stage (stage=base only): nothing pushes")
-    cache, frames, rands, skipped = EngineCache(), [], [], 0
-    for (model, stage), members in groups.items():
-        cfg = members[0][1]
-        targets = [t for job, _ in members for t in job_targets(JobFolder(job))]
-        if not targets:
-            log.info("%s %s: no row with text to measure", model, stage)
-            continue
-        tensors, meta = _vectors(cfg)
-        labels = list(meta["labels"])
-        unknown = sorted({t.persona for t in targets} - set(labels))
-        if unknown:
-            raise UserError(f"{model} {stage}: personas {unknown} have no persona vector")
-        sc = cfg.scorer
-        engine = HFEngine(cfg.model, cfg.stage, sorted({t.persona for t in targets}),
-                          device=sc.device, dtype=str(sc.dtype), cache=cache)  # fmt: skip
-        log.info("%s %s: %d turns at layer %d", model, stage, len(targets), meta["layer"])
-        m = measure(engine, targets, labels, tensors["directions"], int(meta["layer"]),
-                    n_random, seed, sc.batch_size, max_tokens)  # fmt: skip
-        skipped += sum(m.skipped.values())
-        frames.append(pd.DataFrame(records(m)))
-        rands.append(m.random)
-    cache.drop()
+    # One (model, stage) per process with `n_jobs` other than 1 (each loads its own base);
+    # the same seeds either way, so the same numbers.
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    n = min(len(groups), effective_n_jobs(n_jobs))
+    args = (n_random, seed, max_tokens)
+    if n > 1:
+        parts = Parallel(n_jobs=n)(
+            delayed(_measure_group)(*key, m, *args) for key, m in groups.items()
+        )
+    else:
+        cache = EngineCache()
+        parts = [_measure_group(*key, m, *args, cache=cache) for key, m in groups.items()]
+        cache.drop()
+    frames = [frame for frame, _, _ in parts if frame is not None]
+    rands = [rand for frame, rand, _ in parts if frame is not None]
+    skipped = sum(k for _, _, k in parts)
     if skipped:
         log.warning("%d turns longer than %d tokens were skipped", skipped, max_tokens)
     if not frames:
         raise UserError(f"{path}: no row with text written through an adapter to measure")
     return pd.concat(frames, ignore_index=True), np.concatenate(rands), stats
+
+
+def _measure_group(
+    model: str,
+    stage: str,
+    members: list[tuple[Path, Any]],
+    n_random: int,
+    seed: int,
+    max_tokens: int,
+    cache: Any = None,
+) -> tuple[pd.DataFrame | None, np.ndarray | None, int]:
+    """One (model, stage)'s jobs measured: (records, random projections, turns skipped);
+    (None, None, 0) when no row has text."""
+    from charprobe.engine.cache import EngineCache
+    from charprobe.engine.hf import HFEngine
+
+    own = cache is None
+    cache = EngineCache() if own else cache
+    cfg = members[0][1]
+    targets = [t for job, _ in members for t in job_targets(JobFolder(job))]
+    if not targets:
+        log.info("%s %s: no row with text to measure", model, stage)
+        return None, None, 0
+    tensors, meta = _vectors(cfg)
+    labels = list(meta["labels"])
+    unknown = sorted({t.persona for t in targets} - set(labels))
+    if unknown:
+        raise UserError(f"{model} {stage}: personas {unknown} have no persona vector")
+    sc = cfg.scorer
+    engine = HFEngine(cfg.model, cfg.stage, sorted({t.persona for t in targets}),
+                      device=sc.device, dtype=str(sc.dtype), cache=cache)  # fmt: skip
+    log.info("%s %s: %d turns at layer %d", model, stage, len(targets), meta["layer"])
+    m = measure(engine, targets, labels, tensors["directions"], int(meta["layer"]),
+                n_random, seed, sc.batch_size, max_tokens)  # fmt: skip
+    if own:
+        cache.drop()
+    return pd.DataFrame(records(m)), m.random, sum(m.skipped.values())
 
 
 def write_push(path: Path, frame: pd.DataFrame, rand: np.ndarray, n_boot: int, seed: int,
@@ -179,6 +213,13 @@ def _positive(value: str) -> int:
     return n
 
 
+def _jobs(value: str) -> int:
+    n = int(value) if value.lstrip("-").isdigit() else 0
+    if n == 0 or n < -1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number or -1")
+    return n
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = _Parser(prog="python -m charprobe.push", description=__doc__,
                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -189,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--random", type=_positive, default=32, help="random directions (32)")
     ap.add_argument("--max-tokens", type=_positive, default=8192,
                     help="skip turns longer than this, context included (8192)")  # fmt: skip
+    ap.add_argument("--jobs", type=_jobs, default=1,
+                    help="processes, one stage each (-1: one per core; default 1)")  # fmt: skip
     ap.add_argument(
         "--wandb",
         choices=("auto", "online", "offline", "none"),
@@ -201,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="Adapter .* was active which is now deleted")
     try:
         frame, rand, stats = measure_sweep(args.path, args.overrides, args.random,
-                                           0, args.max_tokens)  # fmt: skip
+                                           0, args.max_tokens, args.jobs)  # fmt: skip
         n_boot = args.n_boot or int(stats.get("n_boot", 1000))
         seed = int(stats.get("seed", 0)) if args.seed is None else args.seed
         table = write_push(args.path, frame, rand, n_boot, seed, float(stats.get("level", 0.95)))

@@ -100,6 +100,7 @@ def test_the_link_is_read_within_personas() -> None:
         (["{tmp}"], "no job folder"),
         (["{tmp}", "--n-boot", "0"], "not a positive whole number"),
         (["{tmp}", "--wandb", "sometimes"], "invalid choice"),
+        (["{tmp}", "--jobs", "0"], "positive whole number or -1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys, args, says) -> None:
