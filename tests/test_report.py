@@ -268,4 +268,10 @@ def test_demo_table_script_prints_the_report_in_markdown(sweep: Path):
     assert first[4] == f"{summary.macro_f1.iloc[0]:.3f}"
     assert first[5] == f"[{summary.ci_low.iloc[0]:.3f}, {summary.ci_high.iloc[0]:.3f}]"
     assert all("items < 10" in ln for ln in lines if "agentic_email" in ln)
+    # A cell with fewer than 30 scored rows says why (the demo's promise), no other does.
+    for ln in lines[1:]:
+        cells = ln.split(" | ")
+        assert ("rows scored" in cells[-1]) == (int(cells[2]) < 30), ln
+    few = [ln for ln in lines[1:] if int(ln.split(" | ")[2]) < 30]
+    assert few and all("sent no email" in ln for ln in few if "agentic_email" in ln), few
     assert not (sweep / "report").exists()
