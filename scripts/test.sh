@@ -2,6 +2,8 @@
 # Set up (scripts/setup.sh), check the code (ruff lint and format, import-linter's layer
 # contracts), and run the whole test suite, slow end-to-end tests included.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not slow"` for the fast ones.
+# The tests run on every core (pytest-xdist; a module's tests stay on one worker, so its
+# fixtures are built once); CHARPROBE_TEST_WORKERS=1 runs them in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,4 +11,6 @@ bash scripts/setup.sh
 ruff check .
 ruff format --check .
 lint-imports
-python -m pytest -q "$@"
+workers="${CHARPROBE_TEST_WORKERS:-auto}"
+if [ "$workers" = "1" ]; then dist=(); else dist=(-n "$workers" --dist loadscope); fi
+python -m pytest -q --durations=25 ${dist[@]+"${dist[@]}"} "$@"

@@ -24,6 +24,14 @@ TINY_PERSONAS = ["sarcasm", "humor", "poeticism"]
 # CI sets CI=true: there a missing prerequisite is a failure, never a silent skip.
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# Under pytest-xdist (scripts/test.sh runs the suite on every core), each worker is a
+# process of its own: torch gets cores // workers threads in it, set before torch loads,
+# and so does every `python -m charprobe` a test starts (it inherits the environment).
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, str(max(1, (os.cpu_count() or 1) // _WORKERS)))
+
 
 def require(ok: bool, reason: str) -> None:
     """Skip a test whose prerequisite is missing on a user's machine; fail it in CI."""
