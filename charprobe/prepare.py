@@ -11,7 +11,9 @@ launcher will (the basic sweeper's grid, then `load_sweep_config`), and trains w
 would train (`charprobe.train_scorer.train_if_missing`), once per target. The training
 itself is unchanged: the same lock, the same folders, the same replies, so a job finds
 exactly what it would have trained. A job whose inputs are wrong is left alone here: it
-fails in its own words when it runs.
+fails in its own words when it runs. Under a cluster launcher (SLURM) nothing is done
+here, on the submitting machine: each job trains what it lacks on its own node, under the
+same lock, as before.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ class SharedWork(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from charprobe.train_scorer import train_if_missing
 
+        if str(config.hydra.launcher.get("_target_", "")).endswith("SlurmLauncher"):
+            return  # not on the login node: the jobs train on their GPUs, under the lock
         for target, cfg in shared_targets(config):
             log.info("before the jobs: training %s, which they share", target)
             try:

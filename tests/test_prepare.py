@@ -55,3 +55,42 @@ def test_a_job_with_bad_input_is_left_to_fail_in_its_own_words(tmp_path):
         "persona.personas=[sarcasm,nosuchpersona]",
     )  # fmt: skip
     assert len(jobs) == 3 and found == []
+
+
+def _callback_calls(monkeypatch, tmp_path, *overrides: str) -> tuple[int, list[tuple]]:
+    """SharedWork as conf/config.yaml instantiates it, run on a multirun's config with
+    the training recorded, not done: (its jobs, the calls)."""
+    from hydra.utils import instantiate
+
+    import charprobe.train_scorer as train_scorer
+
+    calls: list[tuple] = []
+    monkeypatch.setattr(
+        train_scorer, "train_if_missing", lambda cfg, jobs=1: calls.append((cfg.stage.name, jobs))
+    )
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(
+            "config",
+            overrides=["model=llama", "engine=scripted", "scorer=tfidf",
+                       f"scorer.path={tmp_path / 'tfidf'}", *overrides],
+            return_hydra_config=True,
+        )  # fmt: skip
+        callback = instantiate(cfg.hydra.callbacks.shared_work)
+        callback.on_multirun_start(config=cfg)
+    return callback.jobs, calls
+
+
+def test_the_callback_trains_once_with_the_launchers_parallelism(monkeypatch, tmp_path):
+    assert _callback_calls(monkeypatch, tmp_path) == (1, [("base", 1)])
+    # hydra/launcher=local runs one job per core: the training replies too (-1).
+    assert _callback_calls(monkeypatch, tmp_path, "hydra/launcher=local") == (-1, [("base", -1)])
+
+
+def test_under_slurm_nothing_is_trained_on_the_submitting_machine(monkeypatch, tmp_path):
+    import importlib.util
+
+    from tests.conftest import require
+
+    plugin = importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is not None
+    require(plugin, "hydra-submitit-launcher is not installed (pip install -e .[dev])")
+    assert _callback_calls(monkeypatch, tmp_path, "hydra/launcher=slurm_gpu")[1] == []
