@@ -146,6 +146,8 @@ def _measure_group(
     from charprobe.engine.cache import EngineCache
     from charprobe.engine.hf import HFEngine
 
+    # In a worker process of --jobs the log has no handler yet: the same lines as in one.
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     own = cache is None
     cache = EngineCache() if own else cache
     cfg = members[0][1]
