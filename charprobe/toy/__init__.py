@@ -56,14 +56,10 @@ def platform_identity() -> dict[str, str | None]:
     the same. Read from package metadata and /proc/cpuinfo: nothing is imported."""
     import hashlib
     import platform
-    from importlib import metadata
 
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
+    from charprobe.provenance import versions
+
+    out = versions(PACKAGES)
     cpu, flags = platform.processor() or platform.machine(), ""
     try:
         info = Path("/proc/cpuinfo").read_text()
