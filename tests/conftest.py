@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,25 @@ def run_charprobe(
     if check:
         assert p.returncode == 0, p.stderr[-4000:]
     return p
+
+
+def once_per_run(tmp_path_factory, name: str, build: Callable[[Path], object]) -> Path:
+    """`build(folder)` run once for the whole test run, however many pytest-xdist workers
+    ask: a session fixture runs once per worker, so an expensive one guards itself with a
+    file lock in the folder every worker's temporary root shares (the pattern
+    pytest-xdist documents). The first worker builds; the others wait and reuse."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # pytest-of-<user>/pytest-<n>/, above each worker's popen-gw<i>
+    folder, done = shared / name, shared / f"{name}.done"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            build(folder)
+            done.touch()  # only a build that returned counts; a failed one runs again
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The planted sweep shared by the planted-world tests: `experiment=planted` through the
-real CLI (9 jobs, W&B offline), once per session, with its own cache folder."""
+real CLI (9 jobs, W&B offline), once per test run (all pytest-xdist workers share it), with
+its own cache folder."""
 
 from __future__ import annotations
 
@@ -8,23 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_charprobe
+from tests.conftest import once_per_run, run_charprobe
 
 
 @pytest.fixture(scope="session")
 def planted_sweep(tmp_path_factory) -> Path:
     """The sweep folder of `python -m charprobe -m experiment=planted` (report included)."""
-    root = tmp_path_factory.mktemp("planted")
-    p = run_charprobe(
-        root,
-        "-m",
-        "experiment=planted",
-        "hydra.sweep.dir=sweep",
-        env={"CHARPROBE_PLANTED_DIR": str(root / "cache")},
-        timeout=600,
-    )
-    print(p.stdout[-6000:])
-    return root / "sweep"
+
+    def sweep(root: Path) -> None:
+        p = run_charprobe(
+            root,
+            "-m",
+            "experiment=planted",
+            "hydra.sweep.dir=sweep",
+            env={"CHARPROBE_PLANTED_DIR": str(root / "cache")},
+            timeout=600,
+        )
+        print(p.stdout[-6000:])
+
+    return once_per_run(tmp_path_factory, "planted", sweep) / "sweep"
 
 
 @pytest.fixture(scope="session")
