@@ -188,7 +188,7 @@ class ModernBertScorerConfig(ScorerConfig):
 
 @dataclass
 class TfidfScorerConfig(ScorerConfig):
-    _target_: str | None = "charprobe.scorers.tfidf.TfidfScorer.load"
+    _target_: str | None = "charprobe.scorers.tfidf.TfidfScorer"
     name: str = "tfidf"
 
 

@@ -60,13 +60,13 @@ def shared_targets(config: DictConfig) -> list[tuple[Path, DictConfig]]:
     """What the sweep's jobs would train, once each: (classifier folder or vectors file,
     the first job config that needs it)."""
     from charprobe.checks import check_inputs
-    from charprobe.train_scorer import missing_classifier, missing_vectors
+    from charprobe.train_scorer import missing_target
 
     found: dict[Path, DictConfig] = {}
     for cfg in job_configs(config):
         try:
             check_inputs(cfg)
-            target = missing_vectors(cfg) or missing_classifier(cfg)
+            target = missing_target(cfg)
         except (UserError, UnknownPersonaError):
             continue  # the job reports it, as it would without this step
         if target is not None and target not in found:

@@ -17,7 +17,6 @@ earlier still, when Hydra composes the config. The scorer's checks are `checks.s
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from charprobe.checks.scorer import check_scorer
 from charprobe.engine import hub
-from charprobe.errors import UserError
+from charprobe.engine.devices import is_device
+from charprobe.errors import UserError, require
 
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 # The config last checked in this process (its YAML): the runner's second call is free.
 _CHECKED: str | None = None
 
@@ -55,17 +54,11 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _require(key: str, value: Any, ok: bool, rule: str, fix: str) -> None:
-    if not ok:
-        shown = "null" if value is None else value
-        raise UserError(f"{key}={shown}: {rule}; {fix}")
-
-
 def check_numbers(cfg: DictConfig) -> None:
     """Counts, ranges and devices: what a schema type alone cannot say."""
     sc, g = cfg.scaffold, cfg.generation
     items = sc["items"]  # `.items` is the mapping method
-    _require(
+    require(
         "scaffold.items",
         items,
         items is None or (_whole(items) and items >= 1),
@@ -74,7 +67,7 @@ def check_numbers(cfg: DictConfig) -> None:
     )
     # Each scaffold's schema has only its own fields (chat: turns; agentic_email: steps).
     if "turns" in sc:
-        _require(
+        require(
             "scaffold.turns",
             sc.turns,
             sc.turns in (1, 2),
@@ -82,14 +75,14 @@ def check_numbers(cfg: DictConfig) -> None:
             "set scaffold.turns=1 or scaffold.turns=2",
         )
     if "max_steps" in sc:
-        _require(
+        require(
             "scaffold.max_steps",
             sc.max_steps,
             sc.max_steps is None or sc.max_steps >= 1,
             "must be at least 1 model turn, or null for each scenario's own",
             "e.g. scaffold.max_steps=8",
         )
-        _require(
+        require(
             "scaffold.max_malformed",
             sc.max_malformed,
             sc.max_malformed >= 1,
@@ -97,35 +90,35 @@ def check_numbers(cfg: DictConfig) -> None:
             "e.g. scaffold.max_malformed=4",
         )
     t = g.temperature
-    _require(
+    require(
         "generation.temperature",
         t,
         math.isfinite(t) and t >= 0,
         "must be >= 0 (0 is greedy decoding)",
         "e.g. generation.temperature=0.7",
     )
-    _require(
+    require(
         "generation.top_p",
         g.top_p,
         0 < g.top_p <= 1,
         "must be in (0, 1]",
         "e.g. generation.top_p=0.95",
     )
-    _require(
+    require(
         "generation.max_new_tokens",
         g.max_new_tokens,
         g.max_new_tokens >= 1,
         "must be at least 1",
         "e.g. generation.max_new_tokens=512",
     )
-    _require(
+    require(
         "generation.samples",
         g.samples,
         g.samples >= 1,
         "must be at least 1 (texts per item and persona)",
         "e.g. generation.samples=1",
     )
-    _require(
+    require(
         "generation.batch_size",
         g.batch_size,
         g.batch_size >= 1,
@@ -134,49 +127,25 @@ def check_numbers(cfg: DictConfig) -> None:
     )
     check_engine(cfg)
     st = cfg.stats
-    _require(
+    require(
         "stats.n_boot",
         st.n_boot,
         st.n_boot >= 0,
         "must be >= 0 bootstrap resamples (0: no interval)",
         "e.g. stats.n_boot=1000",
     )
-    _require(
-        "stats.level", st.level, 0 < st.level < 1, "must be in (0, 1)", "e.g. stats.level=0.95"
-    )
+    require("stats.level", st.level, 0 < st.level < 1, "must be in (0, 1)", "e.g. stats.level=0.95")
     for name in ("n_boot_p", "n_perm", "min_items", "min_rows"):
         value = st.get(name, 0)
-        _require(f"stats.{name}", value, value >= 0, "must be >= 0", f"e.g. stats.{name}=10")
+        require(f"stats.{name}", value, value >= 0, "must be >= 0", f"e.g. stats.{name}=10")
     tr = cfg.get("trace") or {}
-    _require("trace.margin", tr.get("margin", 0.1), tr.get("margin", 0.1) >= 0, "must be >= 0",
+    require("trace.margin", tr.get("margin", 0.1), tr.get("margin", 0.1) >= 0, "must be >= 0",
              "e.g. trace.margin=0.1")  # fmt: skip
     s = cfg.scorer
     if s._target_ is None:
         return
-    if "max_length" in s:  # a ModernBERT scorer's own fields
-        _require(
-            "scorer.max_length",
-            s.max_length,
-            s.max_length >= 1,
-            "must be at least 1 token",
-            "e.g. scorer.max_length=8192",
-        )
-        _require(
-            "scorer.batch_size",
-            s.batch_size,
-            s.batch_size >= 1,
-            "must be at least 1",
-            "e.g. scorer.batch_size=16",
-        )
-        _require(
-            "scorer.device",
-            s.device,
-            bool(_DEVICE.match(str(s.device))),
-            "is not a device",
-            "use auto, cpu, cuda, cuda:N or mps",
-        )
     n = s.train_items
-    _require(
+    require(
         "scorer.train_items",
         n,
         n is None or n >= 1,
@@ -238,10 +207,10 @@ def check_engine(cfg: DictConfig) -> None:
 
     e = cfg.engine
     if "device" in e:
-        _require(
+        require(
             "engine.device",
             e.device,
-            bool(_DEVICE.match(str(e.device))),
+            is_device(e.device),
             "is not a device",
             "use auto, cpu, cuda, cuda:N or mps",
         )
@@ -249,14 +218,14 @@ def check_engine(cfg: DictConfig) -> None:
         return
     if importlib.util.find_spec("vllm") is None:
         raise UserError(f"engine=vllm: vLLM is not installed; {VLLM_INSTALL}")
-    _require(
+    require(
         "engine.gpu_memory_utilization",
         e.gpu_memory_utilization,
         0 < e.gpu_memory_utilization <= 1,
         "must be in (0, 1]",
         "e.g. engine.gpu_memory_utilization=0.9",
     )
-    _require(
+    require(
         "engine.tensor_parallel_size",
         e.tensor_parallel_size,
         e.tensor_parallel_size >= 1,

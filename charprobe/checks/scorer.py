@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 from omegaconf import DictConfig
 
-from charprobe.config import CONF_DIR, ModernBertScorerConfig, TfidfScorerConfig
-from charprobe.engine import hub
+from charprobe.config import CONF_DIR
 from charprobe.errors import UserError
-
-# The folders charprobe's own scorers read (and train when missing), by `_target_`.
-LAYOUTS = {ModernBertScorerConfig._target_: "checkpoint", TfidfScorerConfig._target_: "tfidf"}
 
 
 def check_scorer(cfg: DictConfig) -> None:
-    """The classifier a job will score with, read from its config file (no weights).
+    """The scorer a job will score with, from its config and files (no weights): the label
+    order, the training prompts apart from the asked ones, a path, and then what the
+    scorer's own class checks (`Scorer.check_option`: a classifier's folder or hub files);
+    when it will be trained first, what training needs."""
+    from charprobe.scorers import scorer_class
 
-    A local folder that does not exist yet is fine when `scorer.train_if_missing` (the
-    job trains it there); anything else must be there, with the configured label order.
-    """
     sc = cfg.scorer
     if sc._target_ is None:
         return
@@ -33,112 +26,17 @@ def check_scorer(cfg: DictConfig) -> None:
         )
     if sc.get("train_if_missing") and sc.get("train_prompts"):
         _check_prompts_apart(cfg)
-    path = sc.path
-    if not path:
+    if not sc.path:
         raise UserError(
             f"scorer={sc.name} needs scorer.path (a hub id or a local folder); "
             f"set scorer.path=DIR, or scorer=none to generate only"
         )
-    path = str(path)
-    key = f"scorer.path={path}"
-    layout = LAYOUTS.get(str(sc._target_))
-    if layout is None:  # another scorer: it checks its own path when it is built
+    cls = scorer_class(sc)
+    if cls is None:  # a factory: it checks its own path when it is built
         return
-    if hub.is_local(path):
-        folder = Path(path).expanduser()
-        if not folder.exists():
-            if not sc.train_if_missing:
-                raise UserError(
-                    f"{key}: no classifier folder there (and scorer.train_if_missing=false); "
-                    "point scorer.path at a trained classifier folder or a hub id, or set "
-                    "scorer.train_if_missing=true to train one there"
-                )
-            _check_training(cfg)
-            return
-        if not folder.is_dir():
-            raise UserError(
-                f"{key}: is a file, not a classifier folder; point scorer.path at "
-                "the folder holding the classifier"
-            )
-        if layout == "tfidf":
-            _check_tfidf(folder, labels, key)
-            return
-        config = folder / "config.json"
-        if not config.is_file():
-            raise UserError(
-                f"{key}: no config.json in that folder, so not a classifier "
-                "checkpoint; point scorer.path at a classifier folder (config.json, "
-                "weights, tokenizer)"
-            )
-    else:
-        if layout == "tfidf":
-            raise UserError(
-                f"{key}: a tfidf scorer is a local folder, not a hub id; point "
-                "scorer.path at a folder (a missing one is trained there)"
-            )
-        try:
-            config = hub.hub_file(path, "config.json")
-        except UserError as e:
-            raise UserError(
-                f"{key}: {e}; use a local copy: `hf download {path} --local-dir DIR` on a "
-                "machine with access, then scorer.path=DIR"
-            ) from None
-    _check_classifier_config(config, labels, key)
-
-
-def _read_json(file: Path, key: str) -> Any:
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UserError(
-            f"{key}: cannot read {file} ({type(e).__name__}: {e}); point "
-            "scorer.path at an intact classifier folder"
-        ) from None
-
-
-def _check_classifier_config(file: Path, labels: list[str], key: str) -> None:
-    from charprobe.scorers.base import check_labels, checkpoint_labels
-
-    conf = _read_json(file, key)
-    if not isinstance(conf, dict):
-        raise UserError(f"{key}: {file} is not a model config (a JSON object)")
-    id2label = conf.get("id2label") or None
-    n = len(id2label) if id2label else conf.get("num_labels", 2)  # transformers' default
-    if n != len(labels):
-        raise UserError(
-            f"{key}: the classifier has {n} labels, the config expects {len(labels)} "
-            f"({', '.join(labels)}); point scorer.path at a classifier of these labels, or set "
-            "scorer.labels to the checkpoint's"
-        )
-    try:
-        names = checkpoint_labels(id2label)
-    except (ValueError, TypeError, KeyError):
-        raise UserError(f"{key}: {file} has a malformed id2label (ids must be 0..n-1)") from None
-    if names is not None:
-        try:
-            check_labels(labels, names, "its config.json id2label")
-        except UserError as e:
-            raise UserError(f"{key}: {e}") from None
-
-
-def _check_tfidf(folder: Path, labels: list[str], key: str) -> None:
-    from charprobe.scorers.base import check_labels
-    from charprobe.scorers.tfidf import META_FILE, PIPELINE_FILE
-
-    missing = [f for f in (META_FILE, PIPELINE_FILE) if not (folder / f).is_file()]
-    if missing:
-        raise UserError(
-            f"{key}: not a tfidf scorer folder (no {', '.join(missing)}); point "
-            "scorer.path at one, or at a folder that does not exist yet to train it"
-        )
-    meta = _read_json(folder / META_FILE, key)
-    saved = meta.get("labels") if isinstance(meta, dict) else None
-    if not isinstance(saved, list):
-        raise UserError(f"{key}: {folder / META_FILE} holds no label list")
-    try:
-        check_labels(labels, saved, f"its {META_FILE}")
-    except UserError as e:
-        raise UserError(f"{key}: {e}") from None
+    cls.check_option(sc)
+    if cls.missing(sc) is not None:
+        _check_training(cfg)
 
 
 def _check_prompts_apart(cfg: DictConfig) -> None:

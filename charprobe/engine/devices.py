@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 DTYPES = ("bfloat16", "float16", "float32")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def is_device(name: Any) -> bool:
+    """Whether `name` is a device an option may name: auto, cpu, mps, cuda or cuda:N."""
+    return bool(_DEVICE.match(str(name)))
 
 
 def resolve_device(name: Any) -> Any:

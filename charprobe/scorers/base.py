@@ -15,11 +15,13 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
-from charprobe.errors import UserError
+from charprobe.engine.devices import is_device
+from charprobe.errors import UserError, require
 
 
 class ScorerError(UserError):
@@ -38,8 +40,57 @@ class Scores:
     detail: list[dict[str, Any]] | None = None
 
 
+class Training(Protocol):
+    """What charprobe hands a scorer it trains (`charprobe.train_scorer`): chat replies
+    generated like any job's rows, resuming, and where they came from."""
+
+    model: Any  # the job's model option
+
+    def replies(self, stages: Sequence[str]) -> list[Path]:
+        """The generations files of every label's adapter of each stage, replying to the
+        option's training prompts (generated when missing)."""
+        ...
+
+    def origin(self, stage: str) -> dict[str, Any]:
+        """Whose replies they are: model, model_id, stage, adapters."""
+        ...
+
+    def stamp(self) -> dict[str, Any]:
+        """When and from which code the trained file was made: created_at, git_commit."""
+        ...
+
+
 class Scorer(ABC):
+    """A scorer, and what its option (`conf/scorer/<name>.yaml`, whose `_target_` names the
+    class) needs before any weights load. The class-level hooks below are what charprobe
+    asks of an option whatever its name: a copy of a shipped option under another name
+    behaves like the original."""
+
     labels: tuple[str, ...]
+
+    @classmethod
+    def open(cls, path: str, labels: Sequence[str], **options: Any) -> Scorer:
+        """The scorer an option describes: `path`, the label order and the option's own
+        fields (the ones `charprobe.config.SCORER_COMMON` does not list)."""
+        return cls(path, labels=labels, **options)  # type: ignore[call-arg]
+
+    @classmethod
+    def check_option(cls, option: Any) -> None:
+        """Check the option's own fields and files, one line each (`UserError`); nothing is
+        loaded. By default a scorer checks its path when it is built."""
+        return None
+
+    @classmethod
+    def missing(cls, option: Any) -> Path | None:
+        """The local folder or file `option` needs, lacks, and `train` makes; None when
+        there is nothing to train (it exists, or is not charprobe's to train)."""
+        return None
+
+    @classmethod
+    def train(cls, option: Any, target: Path, training: Training) -> dict[str, Any]:
+        """Make `target` (what `missing` named) from the replies `training` generates; the
+        training report."""
+        raise ScorerError(f"scorer={option.name}: charprobe cannot train {cls.__name__}")
 
     def score(self, texts: Sequence[str]) -> Scores:
         """Score texts: probabilities, and per text what else the scorer measured.
@@ -56,6 +107,17 @@ class Scorer(ABC):
         """The most probable label of each text (ties go to the earlier label)."""
         proba = self.predict_proba(texts)
         return [self.labels[i] for i in proba.argmax(axis=1)] if len(proba) else []
+
+
+def check_reader_fields(option: Any) -> None:
+    """The fields of a scorer that reads texts through a model of its own (ModernBERT,
+    persona vectors): tokens per text, batch size, device."""
+    require("scorer.max_length", option.max_length, option.max_length >= 1,
+            "must be at least 1 token", "e.g. scorer.max_length=8192")  # fmt: skip
+    require("scorer.batch_size", option.batch_size, option.batch_size >= 1,
+            "must be at least 1", "e.g. scorer.batch_size=16")  # fmt: skip
+    require("scorer.device", option.device, is_device(option.device), "is not a device",
+            "use auto, cpu, cuda, cuda:N or mps")  # fmt: skip
 
 
 _GENERIC = re.compile(r"^LABEL_(\d+)$")

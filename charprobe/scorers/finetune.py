@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from charprobe.scorers.modernbert import resolve_checkpoint
+from charprobe.scorers.classifier import resolve_checkpoint
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 

@@ -38,13 +38,25 @@ onto `base_stage` (default full)'s vectors.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from charprobe.scorers.base import Scorer, ScorerError, Scores, check_labels
+from charprobe.errors import UserError
+from charprobe.scorers.base import (
+    Scorer,
+    ScorerError,
+    Scores,
+    Training,
+    check_labels,
+    check_reader_fields,
+)
+from charprobe.store import file_lock, read_json
+
+log = logging.getLogger(__name__)
 
 # 3: the layer chosen on half the held-out items, reported on the other half.
 # 2: texts read through the bare base with a fixed context; p minus the other personas.
@@ -252,6 +264,64 @@ class PersonaVectorScorer(Scorer):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.score(texts).proba
+
+    # ------------------------------------------------------------------ the option's hooks
+
+    @classmethod
+    def check_option(cls, option: Any) -> None:
+        check_reader_fields(option)
+
+    @classmethod
+    def missing(cls, option: Any) -> Path | None:
+        """The vectors file the job's stage needs and lacks (or holds from an older
+        charprobe: it is refitted, never reused)."""
+        if not option.train_if_missing:
+            return None
+        stage = option.stage
+        file = vectors_file(option.path, stage.name if stage.repo else option.base_stage)
+        return None if is_current(file) else file
+
+    @classmethod
+    def train(cls, option: Any, target: Path, training: Training) -> dict[str, Any]:
+        """Chat replies of the stage's adapters on the training prompts, each read through
+        the bare base (no adapter, one fixed context), and the vectors fitted on them."""
+        from omegaconf import OmegaConf
+
+        from charprobe.scorers.activations import Activations
+        from charprobe.scorers.train_data import load_generations
+
+        file, stage, labels = target, target.stem, list(option.labels)
+        with file_lock(file.parent / f".{file.name}.lock"):
+            if is_current(file):  # another process fitted them while we waited
+                return read_json(file.with_suffix(".json"))
+            log.info("persona vectors %s are missing or outdated: fitting them", file)
+            files = training.replies([stage])
+            df = load_generations(files, stages=[stage], scaffold="chat")
+            df = df[df["persona"].isin(labels)]
+            if df.empty:
+                raise UserError(f"no training replies with text in {', '.join(map(str, files))}")
+            acts = Activations(
+                training.model, option.device, str(option.dtype), option.batch_size,
+                option.max_length,
+            ).mean_hidden(df["text"].tolist(), progress=True)  # fmt: skip
+            vectors, report = fit(
+                acts, df["persona"].tolist(), df["item_id"].astype(str).tolist(), labels,
+                **OmegaConf.to_container(option.train),
+            )  # fmt: skip
+            meta = {
+                "labels": labels,
+                **report,
+                **training.origin(stage),
+                "data": {"files": [str(f) for f in files], "prompts": option.train_prompts},
+                **training.stamp(),
+            }
+            save_vectors(file, vectors, meta)
+        log.info(
+            "persona vectors -> %s: layer %d of %d, held-out macro-F1 %.3f on %d texts",
+            file, report["layer"], report["n_layers"], report["heldout_macro_f1"],
+            report["n_heldout"],
+        )  # fmt: skip
+        return meta
 
     def score(self, texts: Sequence[str]) -> Scores:
         acts = self.acts.mean_hidden(texts, [self.layer])[:, 0]

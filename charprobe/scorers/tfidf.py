@@ -4,30 +4,35 @@ It trains in seconds on CPU, needs no download, and tells whether a persona is c
 by surface vocabulary alone (if tfidf recovers it as well as ModernBERT, the signal is
 lexical). Saved as a joblib pickle of the scikit-learn pipeline plus `scorer.json`
 holding the label order; load only folders you (or your runs) wrote, as with any pickle.
+scikit-learn is imported where a pipeline is built or loaded, not with the module: the
+input checks read the class before anything loads.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, ClassVar
 
-import joblib
 import numpy as np
-import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
 
+from charprobe.errors import UserError
 from charprobe.personas import LABELS
 from charprobe.scorers.base import Scorer, ScorerError, check_labels
+from charprobe.scorers.classifier import ClassifierScorer, TrainConfig, read_option_json
 
 PIPELINE_FILE = "pipeline.joblib"
 META_FILE = "scorer.json"
 
 
-def build_pipeline(C: float = 10.0, max_features: int = 200_000, seed: int = 0) -> Pipeline:
+def build_pipeline(C: float = 10.0, max_features: int = 200_000, seed: int = 0) -> Any:
     """Word 1-2-grams and char 2-5-grams (within words), sublinear tf, multinomial LR."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
     features = FeatureUnion(
         [
             (
@@ -52,12 +57,14 @@ def build_pipeline(C: float = 10.0, max_features: int = 200_000, seed: int = 0) 
     return Pipeline([("features", features), ("clf", clf)])
 
 
-class TfidfScorer(Scorer):
+class TfidfScorer(ClassifierScorer):
     """A fitted pipeline whose probabilities are spread over all `labels` in order.
 
     Labels absent from training get a zero column, so its output has the same shape as
     the ModernBERT scorer's whatever subset of personas it was trained on.
     """
+
+    kind: ClassVar[str] = "tfidf"
 
     def __init__(self, labels: Sequence[str] = LABELS, C: float = 10.0, seed: int = 0) -> None:
         self.labels = tuple(labels)
@@ -92,6 +99,9 @@ class TfidfScorer(Scorer):
         return out
 
     def save(self, directory: str | Path) -> Path:
+        import joblib
+        import sklearn
+
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         _canonical(self.pipeline)
@@ -117,11 +127,60 @@ class TfidfScorer(Scorer):
         meta = json.loads((directory / META_FILE).read_text())
         if labels is not None:
             check_labels(labels, meta["labels"], f"tfidf scorer '{directory}'")
+        import joblib
+
         self = cls(meta["labels"], **meta.get("params", {}))
         self.pipeline = joblib.load(directory / PIPELINE_FILE)
         self._fitted = True
         check_labels(meta["trained_labels"], self.trained_labels, f"tfidf pipeline '{directory}'")
         return self
+
+    # ------------------------------------------------------------------ the option's hooks
+
+    @classmethod
+    def open(cls, path: str, labels: Sequence[str], **options: Any) -> TfidfScorer:
+        return cls.load(path, labels=labels, **options)
+
+    @classmethod
+    def fit_folder(
+        cls,
+        texts: list[str],
+        labels: list[str],
+        out: Path,
+        recipe: TrainConfig,
+        label_order: Sequence[str],
+        tiny: bool,
+        progress: bool,
+    ) -> tuple[Scorer, dict[str, Any]]:
+        start = time.perf_counter()
+        scorer = cls(label_order, C=recipe.C, seed=recipe.seed).fit(texts, labels)
+        facts = {"train_seconds": time.perf_counter() - start}
+        scorer.save(out)
+        return scorer, facts
+
+    @classmethod
+    def check_folder(cls, folder: Path, labels: list[str], key: str) -> None:
+        missing = [f for f in (META_FILE, PIPELINE_FILE) if not (folder / f).is_file()]
+        if missing:
+            raise UserError(
+                f"{key}: not a tfidf scorer folder (no {', '.join(missing)}); point "
+                "scorer.path at one, or at a folder that does not exist yet to train it"
+            )
+        meta = read_option_json(folder / META_FILE, key)
+        saved = meta.get("labels") if isinstance(meta, dict) else None
+        if not isinstance(saved, list):
+            raise UserError(f"{key}: {folder / META_FILE} holds no label list")
+        try:
+            check_labels(labels, saved, f"its {META_FILE}")
+        except UserError as e:
+            raise UserError(f"{key}: {e}") from None
+
+    @classmethod
+    def check_hub(cls, path: str, labels: list[str], key: str) -> None:
+        raise UserError(
+            f"{key}: a tfidf scorer is a local folder, not a hub id; point "
+            "scorer.path at a folder (a missing one is trained there)"
+        )
 
 
 def _canonical(pipeline) -> None:

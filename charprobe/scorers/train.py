@@ -22,19 +22,25 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from charprobe.personas import LABELS
-from charprobe.scorers.base import Scorer, ScorerError
+from charprobe.scorers.base import ScorerError
+from charprobe.scorers.classifier import (  # noqa: F401  (re-exported: the training API)
+    PREDICTIONS_FILE,
+    REPORT_FILE,
+    ClassifierScorer,
+    TrainConfig,
+    heldout_metrics,
+)
+from charprobe.scorers.classifier import train_classifier as _train_into
+from charprobe.scorers.modernbert import ModernBertScorer
+from charprobe.scorers.tfidf import TfidfScorer
 from charprobe.scorers.train_data import (  # noqa: F401  (re-exported: the training API)
     REQUIRED_KEYS,
     find_generation_files,
@@ -42,143 +48,8 @@ from charprobe.scorers.train_data import (  # noqa: F401  (re-exported: the trai
     split_by_item,
 )
 
-REPORT_FILE = "training_report.json"
-PREDICTIONS_FILE = "heldout_predictions.jsonl"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters; the defaults are the original recipe (see `for_kind`)."""
-
-    base_model: str = "answerdotai/ModernBERT-base"
-    epochs: int = 1
-    lr: float = 5e-4
-    batch_size: int = 8
-    grad_accum: int = 2
-    warmup: float = 0.05
-    weight_decay: float = 1e-6
-    max_length: int = 8192
-    scheduler: str = "cosine"
-    heldout: float = 0.2
-    seed: int = 0
-    device: str = "auto"
-    eval_batch_size: int = 16
-    C: float = 10.0  # tfidf: inverse regularisation of the logistic regression
-
-    @classmethod
-    def for_kind(cls, kind: str, tiny: bool = False, **hyper: Any) -> TrainConfig:
-        """Recipe defaults, or for `tiny` ones that make a from-scratch model learn fast."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(hyper) - known)
-        if unknown:
-            raise TypeError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
-        base = cls()
-        if tiny and kind == "modernbert":
-            base = dataclasses.replace(
-                base,
-                base_model="<tiny from config>",
-                epochs=4,
-                lr=2e-3,
-                batch_size=16,
-                grad_accum=1,
-                warmup=0.1,
-                weight_decay=0.01,
-                max_length=256,
-                scheduler="linear",
-                eval_batch_size=64,
-            )
-        return dataclasses.replace(base, **{k: v for k, v in hyper.items() if v is not None})
-
-
-def heldout_metrics(
-    y_true: Sequence[str], y_pred: Sequence[str], label_order: Sequence[str]
-) -> dict[str, Any]:
-    """One-vs-rest F1 per persona present (true or predicted), their mean, the confusion:
-    the study's own rule (`charprobe.stats`), so a persona with no true row and no
-    prediction is skipped rather than counted as 0 or 1."""
-    from charprobe import stats
-
-    per = {
-        p: s.f1
-        for p, s in stats.per_persona_scores(y_true, y_pred, label_order).items()
-        if s.f1 == s.f1
-    }  # NaN: skipped
-    matrix = stats.confusion_matrix(y_true, y_pred, label_order).loc[:, list(label_order)]
-    return {
-        "heldout_macro_f1": stats.macro_f1(y_true, y_pred, label_order) if per else None,
-        "per_persona_f1": per,
-        "accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if y_true else None,
-        "confusion": {
-            "labels": list(label_order),
-            "rows": "true",
-            "cols": "predicted",
-            "matrix": matrix.to_numpy().tolist(),
-        },
-    }
-
-
-def _fit(
-    kind: str,
-    tiny: bool,
-    texts: list[str],
-    labels: list[str],
-    out: Path,
-    cfg: TrainConfig,
-    label_order: Sequence[str],
-    progress: bool,
-) -> tuple[Scorer, dict]:
-    """Train, save to `out`, and return the in-memory scorer plus training facts."""
-    if kind == "tfidf":
-        from charprobe.scorers.tfidf import TfidfScorer
-
-        start = time.perf_counter()
-        scorer = TfidfScorer(label_order, C=cfg.C, seed=cfg.seed).fit(texts, labels)
-        facts = {"train_seconds": time.perf_counter() - start}
-        scorer.save(out)
-        return scorer, facts
-    if kind != "modernbert":
-        raise ScorerError(f"unknown classifier kind '{kind}' (known: modernbert, tfidf)")
-
-    from transformers import set_seed
-
-    from charprobe.scorers import finetune
-    from charprobe.scorers.modernbert import ModernBertScorer, resolve_device
-
-    set_seed(cfg.seed)
-    if tiny:
-        model, tokenizer = finetune.build_tiny(texts, label_order, finetune.TinyArch())
-    else:
-        model, tokenizer = finetune.build_pretrained(cfg.base_model, label_order)
-    index = {name: i for i, name in enumerate(label_order)}
-    facts = finetune.fit(
-        model,
-        tokenizer,
-        texts,
-        [index[y] for y in labels],
-        epochs=cfg.epochs,
-        lr=cfg.lr,
-        batch_size=cfg.batch_size,
-        grad_accum=cfg.grad_accum,
-        warmup=cfg.warmup,
-        weight_decay=cfg.weight_decay,
-        max_length=cfg.max_length,
-        scheduler=cfg.scheduler,
-        seed=cfg.seed,
-        device=resolve_device(cfg.device),
-        progress=progress,
-    )
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    facts["n_parameters"] = sum(p.numel() for p in model.parameters())
-    scorer = ModernBertScorer.from_model(
-        model,
-        tokenizer,
-        label_order,
-        max_length=cfg.max_length,
-        batch_size=cfg.eval_batch_size,
-        progress=progress,
-    )
-    return scorer, facts
+# What `--kind` names: the classifiers charprobe trains.
+KINDS: dict[str, type[ClassifierScorer]] = {c.kind: c for c in (ModernBertScorer, TfidfScorer)}
 
 
 def train_classifier(
@@ -186,109 +57,23 @@ def train_classifier(
     labels: Sequence[str],
     groups: Sequence[Any],
     out_dir: str | Path,
-    kind: str = "modernbert",
+    kind: str | type[ClassifierScorer] = "modernbert",
     tiny: bool = False,
     label_order: Sequence[str] = LABELS,
     data: dict[str, Any] | None = None,
     progress: bool = True,
     **hyper: Any,
 ) -> dict[str, Any]:
-    """Split by item, train, save to `out_dir`, score the held-out rows; return the report.
-
-    `labels` are the persona of each text, `groups` its item id. `hyper` overrides any
-    `TrainConfig` field (None means "the default"); `data` is stored in the report as is
-    (e.g. which files and stages the texts came from).
-    """
-    texts, labels, groups = list(texts), list(labels), list(groups)
-    if not (len(texts) == len(labels) == len(groups)):
-        raise ScorerError(
-            f"texts/labels/groups differ in length: {len(texts)}/{len(labels)}/{len(groups)}"
-        )
-    if not texts:
-        raise ScorerError("no texts to train on")
-    unknown = sorted(set(labels) - set(label_order))
-    if unknown:
-        raise ScorerError(f"labels {unknown} are not in the label order {list(label_order)}")
-    cfg = TrainConfig.for_kind(kind, tiny, **hyper)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    train_idx, held_idx = split_by_item(groups, cfg.heldout, cfg.seed)
-    leak = {groups[i] for i in train_idx} & {groups[i] for i in held_idx}
-    assert not leak, f"item ids on both sides of the split: {sorted(leak)[:5]}"
-
-    start = time.perf_counter()
-    scorer, facts = _fit(
-        kind,
-        tiny,
-        [texts[i] for i in train_idx],
-        [labels[i] for i in train_idx],
-        out,
-        cfg,
-        label_order,
-        progress,
-    )
-    eval_start = time.perf_counter()
-    proba = scorer.predict_proba([texts[i] for i in held_idx])
-    eval_seconds = time.perf_counter() - eval_start
-    y_true = [labels[i] for i in held_idx]
-    y_pred = [label_order[j] for j in proba.argmax(axis=1)] if len(held_idx) else []
-
-    with (out / PREDICTIONS_FILE).open("w") as fh:
-        for row, i in enumerate(held_idx):
-            fh.write(
-                json.dumps(
-                    {
-                        "index": int(i),
-                        "item_id": groups[i],
-                        "label": labels[i],
-                        "pred": y_pred[row],
-                        "proba": proba[row].tolist(),
-                    },
-                    default=str,
-                )
-                + "\n"
-            )
-    report: dict[str, Any] = {
-        "kind": kind,
-        "tiny": tiny and kind == "modernbert",
-        "labels": list(label_order),
-        "n_train": len(train_idx),
-        "n_heldout": len(held_idx),
-        "n_items_train": len({groups[i] for i in train_idx}),
-        "n_items_heldout": len({groups[i] for i in held_idx}),
-        "train_label_counts": pd.Series([labels[i] for i in train_idx]).value_counts().to_dict(),
-        "chance": 1 / len(set(labels)),
-        **(
-            heldout_metrics(y_true, y_pred, label_order)
-            if len(held_idx)
-            else {
-                "heldout_macro_f1": None,
-                "per_persona_f1": {},
-                "accuracy": None,
-                "confusion": None,
-            }
-        ),
-        **facts,
-        "heldout_texts_per_second": len(held_idx) / eval_seconds if len(held_idx) else None,
-        "total_seconds": time.perf_counter() - start,
-        "args": dataclasses.asdict(cfg),
-        "data": data or {},
-        "versions": _versions(),
-    }
-    (out / REPORT_FILE).write_text(json.dumps(report, indent=2, default=str) + "\n")
-    return report
-
-
-def _versions() -> dict[str, str]:
-    import sklearn
-    import torch
-    import transformers
-
-    return {
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "scikit-learn": sklearn.__version__,
-    }
+    """`charprobe.scorers.classifier.train_classifier` for a classifier class or its
+    `--kind` name: split by item, train, save to `out_dir`, score the held-out rows."""
+    if isinstance(kind, str):
+        if kind not in KINDS:
+            raise ScorerError(f"unknown classifier kind '{kind}' (known: {', '.join(KINDS)})")
+        kind = KINDS[kind]
+    return _train_into(
+        texts, labels, groups, out_dir, trainer=kind, tiny=tiny, label_order=label_order,
+        data=data, progress=progress, **hyper,
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -299,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("generations", nargs="+", help="generations.jsonl files or folders holding them")
     p.add_argument("--out", required=True, help="output folder (model + training_report.json)")
-    p.add_argument("--kind", choices=["modernbert", "tfidf"], default="modernbert")
+    p.add_argument("--kind", choices=list(KINDS), default="modernbert")
     p.add_argument("--stages", default="distillation,full", help="comma list, or 'all'")
     p.add_argument("--scaffold", default="chat", help="scaffold to train on, or 'all'")
     base = p.add_mutually_exclusive_group()
@@ -329,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         name = flag[2:].replace("-", "_")
         recipe, tiny = (
             getattr(TrainConfig(), name),
-            getattr(TrainConfig.for_kind("modernbert", True), name),
+            getattr(TrainConfig.for_kind(ModernBertScorer, True), name),
         )
         note = f"default {recipe}" + (f" ({tiny} with --tiny)" if tiny != recipe else "")
         p.add_argument(flag, type=typ, default=None, help=note)

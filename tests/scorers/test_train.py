@@ -86,7 +86,7 @@ def test_metrics_skip_absent_personas():
 
 
 def test_config_defaults_follow_the_recipe():
-    recipe = TrainConfig.for_kind("modernbert")
+    recipe = TrainConfig.for_kind(ModernBertScorer)
     assert (
         recipe.base_model,
         recipe.epochs,
@@ -98,10 +98,10 @@ def test_config_defaults_follow_the_recipe():
         recipe.max_length,
         recipe.scheduler,
     ) == ("answerdotai/ModernBERT-base", 1, 5e-4, 8, 2, 0.05, 1e-6, 8192, "cosine")
-    tiny = TrainConfig.for_kind("modernbert", tiny=True, lr=None, epochs=2)
+    tiny = TrainConfig.for_kind(ModernBertScorer, tiny=True, lr=None, epochs=2)
     assert tiny.epochs == 2 and tiny.lr > recipe.lr
     with pytest.raises(TypeError, match="unknown training option"):
-        TrainConfig.for_kind("modernbert", learning_rate=1.0)
+        TrainConfig.for_kind(ModernBertScorer, learning_rate=1.0)
 
 
 def _generations_tree(root):
